@@ -26,21 +26,19 @@ def main(argv: list[str] | None = None) -> int:
 
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    from .config import ConfigError
+    from .config import ConfigError, load_config
 
     try:
         if args.command == "synth":
-            from .config import load_config
+            cfg = load_config(args.config)
             from .synth import generate_market
 
-            cfg = load_config(args.config)
             generate_market(cfg["synthetic"], args.out or cfg["data"]["path"])
             return 0
         if args.command == "check-data":
-            from .config import load_config
+            cfg = load_config(args.config)
             from .data.check import check_data_cli
 
-            cfg = load_config(args.config)
             return check_data_cli(cfg["data"], summary_path=args.summary)
         if args.command == "diff":
             from .diff import diff_cli

@@ -1,0 +1,86 @@
+rule study_point:
+    input:
+        features=f"results/features/{config['studies']['dataset']}",
+        labels="results/labels",
+    output:
+        summary="results/studies/{param}/{value}.json",
+        epochs="results/studies/{param}/{value}.csv",
+    log:
+        "logs/studies/{param}/{value}.log",
+    benchmark:
+        "results/benchmarks/studies/{param}/{value}.tsv"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=240,
+        gpu=1 if config["train"]["device"] == "cuda" else 0,
+    params:
+        config=config,
+        value=study_value,
+    script:
+        "../workflow/scripts/study_point.py"
+
+
+rule settings_table:
+    output:
+        report(
+            "results/table1.csv",
+            caption="../docs/captions/table1.rst",
+            category="Training",
+        ),
+    log:
+        "logs/tables/table1.log",
+    benchmark:
+        "results/benchmarks/tables/table1.tsv"
+    params:
+        config=config,
+    script:
+        "../workflow/scripts/settings_table.py"
+
+
+rule study_table:
+    input:
+        summaries=study_points,
+    output:
+        report(
+            "results/table{table}.csv",
+            caption="../docs/captions/studies.rst",
+            category="Studies",
+        ),
+    log:
+        "logs/tables/table{table}.log",
+    benchmark:
+        "results/benchmarks/tables/table{table}.tsv"
+    wildcard_constraints:
+        table="|".join(str(n) for n in STUDY_TABLES),
+    params:
+        param=study_param,
+    script:
+        "../workflow/scripts/study_table.py"
+
+
+rule study_figures:
+    input:
+        lr=expand("results/studies/lr/{value}.csv", value=config["studies"]["lr"]),
+        dropout=expand(
+            "results/studies/dropout/{value}.csv", value=config["studies"]["dropout"]
+        ),
+        n_factors=expand(
+            "results/studies/n_factors/{value}.csv",
+            value=config["studies"]["n_factors"],
+        ),
+    output:
+        [
+            report(
+                f"results/figures/fig{n}.png",
+                caption="../docs/captions/studies.rst",
+                category="Studies",
+            )
+            for n in range(6, 12)
+        ],
+    log:
+        "logs/figures/studies.log",
+    benchmark:
+        "results/benchmarks/figures/studies.tsv"
+    script:
+        "../workflow/scripts/study_figures.py"
