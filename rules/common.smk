@@ -1,11 +1,21 @@
 # All the Python of the workflow: the validated config, the lists the DAG expands over,
 # input functions and wildcard constraints. Rules and scripts stay free of logic.
+import os
 from pathlib import Path
 
 from repro.config import validate_config
 from repro.data import available_datasets, data_years
 
 validate_config(config, source="workflow config")
+
+# Jobs run with --software-deployment-method conda import repro from this checkout.
+os.environ.update(
+    PYTHONPATH=os.pathsep.join(
+        filter(
+            None, [str(Path(workflow.basedir) / "src"), os.environ.get("PYTHONPATH")]
+        )
+    )
+)
 
 DATA = config["data"]
 DATA_PATH = DATA["path"]
@@ -78,6 +88,10 @@ def study_value(wildcards):
     return kind(wildcards.value)
 
 
+def classic_panel(wildcards):
+    return "results/features/classic" if int(wildcards.table) in (15, 16) else []
+
+
 def factor_panels():
     return expand("results/factors/{dataset}/{model}", dataset=DATASETS, model=MODELS)
 
@@ -85,4 +99,5 @@ def factor_panels():
 def all_targets():
     tables = [f"results/table{n}.csv" for n in range(1, 18)]
     figures = [f"results/figures/fig{n}.png" for n in range(6, 18)]
-    return tables + figures + ["results/oracle_recovery.csv"] * SYNTHETIC
+    extra = ["results/headline.csv"] + ["results/oracle_recovery.csv"] * SYNTHETIC
+    return tables + figures + extra

@@ -7,6 +7,8 @@ if SYNTHETIC:
             "logs/data/synth.log",
         benchmark:
             "results/benchmarks/data/synth.tsv"
+        conda:
+            "../envs/repro.yaml"
         threads: 1
         resources:
             mem_mb=4000,
@@ -26,6 +28,8 @@ rule check_data:
         "logs/data/check_data.log",
     benchmark:
         "results/benchmarks/data/check_data.tsv"
+    conda:
+        "../envs/repro.yaml"
     threads: 1
     resources:
         mem_mb=4000,

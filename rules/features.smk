@@ -8,6 +8,8 @@ rule day_features:
         "logs/features/day.log",
     benchmark:
         "results/benchmarks/features/day.tsv"
+    conda:
+        "../envs/repro.yaml"
     threads: 1
     resources:
         mem_mb=8000,
@@ -29,6 +31,8 @@ rule intraday_year:
         "logs/features/raw/{intraday}/{year}.log",
     benchmark:
         "results/benchmarks/features/raw/{intraday}/{year}.tsv"
+    conda:
+        "../envs/repro.yaml"
     threads: 1
     resources:
         mem_mb=4000,
@@ -48,6 +52,8 @@ rule intraday_features:
         "logs/features/{intraday}.log",
     benchmark:
         "results/benchmarks/features/{intraday}.tsv"
+    conda:
+        "../envs/repro.yaml"
     threads: 1
     resources:
         mem_mb=8000,
@@ -69,6 +75,8 @@ rule classic_factors:
         "logs/features/classic.log",
     benchmark:
         "results/benchmarks/features/classic.tsv"
+    conda:
+        "../envs/repro.yaml"
     threads: 1
     resources:
         mem_mb=8000,
@@ -89,6 +97,8 @@ rule labels:
         "logs/features/labels.log",
     benchmark:
         "results/benchmarks/features/labels.tsv"
+    conda:
+        "../envs/repro.yaml"
     threads: 1
     resources:
         mem_mb=8000,

@@ -9,6 +9,8 @@ rule study_point:
         "logs/studies/{param}/{value}.log",
     benchmark:
         "results/benchmarks/studies/{param}/{value}.tsv"
+    conda:
+        "../envs/repro.yaml"
     threads: 1
     resources:
         mem_mb=4000,
@@ -32,6 +34,8 @@ rule settings_table:
         "logs/tables/table1.log",
     benchmark:
         "results/benchmarks/tables/table1.tsv"
+    conda:
+        "../envs/repro.yaml"
     params:
         config=config,
     script:
@@ -53,6 +57,8 @@ rule study_table:
         "results/benchmarks/tables/table{table}.tsv"
     wildcard_constraints:
         table="|".join(str(n) for n in STUDY_TABLES),
+    conda:
+        "../envs/repro.yaml"
     params:
         param=study_param,
     script:
@@ -82,5 +88,7 @@ rule study_figures:
         "logs/figures/studies.log",
     benchmark:
         "results/benchmarks/figures/studies.tsv"
+    conda:
+        "../envs/repro.yaml"
     script:
         "../workflow/scripts/study_figures.py"

@@ -10,6 +10,8 @@ rule train:
         "logs/train/{dataset}/{model}/{year}/seed{seed}.log",
     benchmark:
         "results/benchmarks/train/{dataset}/{model}/{year}/seed{seed}.tsv"
+    conda:
+        "../envs/repro.yaml"
     threads: 1
     resources:
         mem_mb=4000,
@@ -31,6 +33,8 @@ rule average_seeds:
         "logs/train/average/{dataset}/{model}.log",
     benchmark:
         "results/benchmarks/train/average/{dataset}/{model}.tsv"
+    conda:
+        "../envs/repro.yaml"
     threads: 1
     resources:
         mem_mb=4000,
