@@ -66,9 +66,10 @@ CLASSIC_DEFINITIONS = {
     "skew": "60-day mean of the daily skewness of 1-minute returns",
     "kurt": "60-day mean of the daily kurtosis of 1-minute returns",
     "jump": "sum over the past 60 trading days of the daily sum of extreme 1-minute returns "
-            "(|r - median| >= 1.96 x 1.4826 x MAD)",
+            "(|r - median| >= 1.96 x 1.4826 x MAD); 60 x the mean of the observed days when "
+            "some days are missing (at least 40 required)",
     "mom": "sum over the past 60 trading days of the daily sum of moderate 1-minute returns "
-           "plus the overnight log return",
+           "plus the overnight log return; 60 x the mean of the observed days when some are missing",
     "apb": "60-day mean of the daily intraday APB: ln(mean of minute vwaps / volume-weighted vwap)",
     "sdvhhi": "standard deviation over the past 60 trading days of the daily HHI of 1-minute volumes",
     "sdvvol": "standard deviation over the past 60 trading days of the daily standard deviation "

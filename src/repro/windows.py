@@ -16,7 +16,9 @@ import warnings
 import numpy as np
 import torch
 
+from .features.day import normalise_windows
 from .panel import Panel
+from .preprocess import apply_stats
 
 
 class WindowSource:
@@ -30,6 +32,10 @@ class WindowSource:
         if self.norm == "last":
             if "preprocess" not in panel.attrs or "mad_k" not in panel.attrs:
                 raise ValueError("a panel with window_norm 'last' needs attrs['preprocess'] and attrs['mad_k']")
+            fitted = panel.attrs.get("window", self.window)
+            if int(fitted) != self.window:
+                raise ValueError(f"the day panel's preprocessing statistics were fitted on windows of "
+                                 f"{fitted} days, but features.window is {self.window}")
             self.stats = panel.attrs["preprocess"]
             self.mad_k = float(panel.attrs["mad_k"])
         values = np.ascontiguousarray(panel.values, dtype=np.float32)  # no copy when already so
@@ -46,8 +52,5 @@ class WindowSource:
         # A transposed view: a batch_first GRU transposes it back to contiguous [T, n, F] for free.
         x = x.transpose(0, 1)
         if self.norm == "last":
-            from .features.day import normalise_windows
-            from .preprocess import apply_stats
-
             return apply_stats(normalise_windows(x), self.stats, self.mad_k)
         return torch.nan_to_num(x, nan=0.0)

@@ -4,7 +4,7 @@ log_to(snakemake.log[0])
 from repro.panel import Panel
 from repro.training import average_seeds
 
-labels = Panel.load(snakemake.input.labels, mmap=True)
+codes = Panel.load(snakemake.input.labels, mmap=True).codes
 average_seeds(
-    list(snakemake.input.predictions), labels.dates, labels.codes, snakemake.wildcards.model
+    list(snakemake.input.predictions), None, codes, snakemake.wildcards.model
 ).save(snakemake.output[0])

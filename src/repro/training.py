@@ -1,0 +1,391 @@
+"""Training, early stopping, resumable checkpoints, prediction and seed averaging (SPEC §5).
+
+- A batch is one trading day's cross-section; days are shuffled each epoch (seeded generator).
+- Adam, gradient clipping by value; after every epoch the validation mean daily RankIC
+  (Spearman of prediction vs realised target per day, mean over days) drives early stopping
+  with `patience`; the best epoch's weights are kept; epochs are capped at `max_epochs`.
+- Each epoch the whole training state (model, optimiser, RNG states, best weights, patience
+  counter, log) goes to `<checkpoint>.partial`; a rerun after a kill resumes from it and ends
+  with exactly the result of an uninterrupted run. The final checkpoint records the model
+  arguments, the config, the seed and a fingerprint of the data.
+- Per-seed test predictions are written as parquet; `average_seeds` turns them into the factor
+  panel (the mean over 3 seeds, SPEC §5).
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import torch
+from scipy.stats import rankdata
+
+from .model import FactorGRU, batch_standardise, factor_loss
+from .panel import Panel
+from .rolling import split_days
+from .windows import WindowSource
+
+log = logging.getLogger(__name__)
+
+LABEL_FEATURES = ["target", "label", "sample"]
+
+
+@dataclass
+class DayBatch:
+    """One trading day's cross-section: which stocks, their label (batch-standardised) and target."""
+
+    day: int
+    stocks: torch.Tensor  # int64 [n], on the device
+    label: torch.Tensor | None  # float32 [n], on the device (None for test days)
+    target: np.ndarray | None  # float32 [n], the realised target for RankIC (None for test days)
+
+
+def resolve_device(name: str) -> torch.device:
+    """"auto" → cuda when available, else cpu."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("train.device is 'cuda' but no CUDA device is available")
+    return torch.device(name)
+
+
+def check_aligned(features: Panel, labels: Panel) -> None:
+    missing = [f for f in LABEL_FEATURES if f not in labels.features]
+    if missing:
+        raise ValueError(f"labels panel lacks features {missing} (has {labels.features})")
+    if not np.array_equal(features.dates, labels.dates):
+        raise ValueError(f"feature and label panels have different dates "
+                         f"({len(features.dates)} vs {len(labels.dates)} days)")
+    if not np.array_equal(features.codes, labels.codes):
+        diff = np.setxor1d(features.codes, labels.codes)[:5]
+        raise ValueError(f"feature and label panels have different codes, e.g. {list(diff)}")
+
+
+def data_fingerprint(*panels: Panel) -> str:
+    """sha256 of shapes, dates, codes, feature names and a strided sample of the values."""
+    h = hashlib.sha256()
+    for p in panels:
+        h.update(repr(p.values.shape).encode())
+        h.update(p.dates.astype("datetime64[D]").astype(np.int64).tobytes())
+        h.update("\0".join(map(str, p.codes)).encode())
+        h.update("\0".join(p.features).encode())
+        flat = p.values.reshape(-1)
+        step = max(1, flat.size // 65536)
+        h.update(np.ascontiguousarray(flat[::step], dtype=np.float32).tobytes())
+    return h.hexdigest()
+
+
+def day_batches(labels: Panel, days: np.ndarray, device, with_label: bool) -> list[DayBatch]:
+    """Per-day stock sets: sample == 1 (and, for train/valid, a finite label and target).
+
+    The label is re-standardised over exactly the stocks of the batch (population std): the
+    labels panel z-scores over all sample stocks of the day, and only a batch-standardised label
+    makes MSE against the batch-normed prediction equal 2 (1 − Pearson corr) (SPEC §4).
+    """
+    sample = labels.feature("sample")[days] == 1
+    label = labels.feature("label")[days]
+    target = labels.feature("target")[days]
+    if with_label:
+        sample &= np.isfinite(label) & np.isfinite(target)
+    out, skipped = [], 0
+    for i, day in enumerate(days):
+        stocks = np.flatnonzero(sample[i])
+        if len(stocks) < 2:  # a cross-section of one stock has no z-score
+            skipped += 1
+            continue
+        y = t = None
+        if with_label:
+            y = batch_standardise(torch.as_tensor(label[i, stocks], dtype=torch.float32)[:, None])[:, 0]
+            y = y.to(device)
+            t = target[i, stocks]
+        out.append(DayBatch(int(day), torch.as_tensor(stocks, dtype=torch.int64).to(device), y, t))
+    n_used = sum(len(b.stocks) for b in out)
+    log.info("%d of %d days used (%d skipped with < 2 stocks); %d stock-days of %d in the %s",
+             len(out), len(days), skipped, n_used, sample.size,
+             "sample with a label" if with_label else "sample")
+    return out
+
+
+def rank_ic(prediction: np.ndarray, target: np.ndarray) -> float:
+    """Spearman correlation (average ranks for ties) of one day's cross-section."""
+    ok = np.isfinite(prediction) & np.isfinite(target)
+    if ok.sum() < 2:
+        return float("nan")
+    a, b = rankdata(prediction[ok]), rankdata(target[ok])
+    a, b = a - a.mean(), b - b.mean()
+    denom = np.sqrt((a * a).sum() * (b * b).sum())
+    return float((a * b).sum() / denom) if denom > 0 else float("nan")
+
+
+@torch.no_grad()
+def validate(model: FactorGRU, source: WindowSource, batches: list[DayBatch]) -> tuple[float, float]:
+    """(mean daily RankIC, mean absolute off-diagonal unit correlation; NaN for uni)."""
+    model.eval()
+    ics, corrs = [], []
+    for b in batches:
+        pred, units = model(source.gather(b.day, b.stocks))
+        ics.append(rank_ic(pred.cpu().numpy().astype(np.float64), b.target))
+        k = units.shape[1]
+        if k > 1:  # units are batch-standardised, so unitsᵀ units / n is their correlation matrix
+            corr = (units.T @ units) / units.shape[0]
+            off = corr.abs().sum() - corr.diagonal().abs().sum()
+            corrs.append(float(off) / (k * (k - 1)))
+    return float(np.nanmean(ics)) if ics else float("nan"), float(np.mean(corrs)) if corrs else float("nan")
+
+
+def _rng_state(gen: torch.Generator) -> dict:
+    state = {"torch": torch.get_rng_state(), "shuffle": gen.get_state()}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def _set_rng_state(state: dict, gen: torch.Generator) -> None:
+    # RNG states are CPU byte tensors; torch.load(map_location=cuda) may have moved them.
+    torch.set_rng_state(state["torch"].cpu())
+    gen.set_state(state["shuffle"].cpu())
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all([s.cpu() for s in state["cuda"]])
+
+
+def _atomic_save(obj, path: Path) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+def _write_log(rows: list[dict], path: Path | None) -> None:
+    if path is None:
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    pd.DataFrame(rows).to_csv(tmp, index=False)
+    os.replace(tmp, path)
+
+
+def train_epoch(model: FactorGRU, optimiser: torch.optim.Optimizer, source: WindowSource,
+                batches: list[DayBatch], ortho_lambda: float, clip_value: float) -> float:
+    """One pass over `batches` in the given order (one optimiser step per day); mean loss."""
+    model.train()
+    total = torch.zeros((), device=source.values.device)
+    for b in batches:
+        prediction, units = model(source.gather(b.day, b.stocks))
+        loss = factor_loss(prediction, units, b.label, ortho_lambda)
+        optimiser.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_value_(model.parameters(), clip_value)
+        optimiser.step()
+        total += loss.detach()  # summed on the device: no host sync per step
+    return float(total) / len(batches)
+
+
+def train_one(source: WindowSource, train: list[DayBatch], valid: list[DayBatch], model_args: dict,
+              train_cfg: dict, seed: int, log_path=None, checkpoint_path=None, record: dict | None = None,
+              on_epoch_end=None) -> tuple[FactorGRU, dict]:
+    """Train one model with early stopping on validation RankIC; return (best model, summary).
+
+    `record` (config, data fingerprint, …) is stored in the checkpoints; a `.partial` checkpoint
+    is only resumed when its record, seed and model arguments match. `on_epoch_end(epoch, row)`
+    is called after each epoch's state is saved (tests use it to simulate a kill).
+    """
+    if not train or not valid:
+        raise ValueError(f"training needs days in both sets (train {len(train)}, valid {len(valid)})")
+    record = dict(record or {})
+    log_path = Path(log_path) if log_path is not None else None
+    checkpoint_path = Path(checkpoint_path) if checkpoint_path is not None else None
+    partial = checkpoint_path.with_name(checkpoint_path.name + ".partial") if checkpoint_path else None
+    device = source.values.device
+    multi = model_args["n_factors"] > 1
+    # uni's loss is the MSE alone (SPEC §4); with K = 1 the penalty would be a constant anyway.
+    ortho_lambda = float(train_cfg["ortho_lambda"]) if multi else 0.0
+    identity = {"record": record, "seed": seed, "model_args": model_args,
+                "train_cfg": {k: train_cfg[k] for k in sorted(train_cfg)}}
+
+    torch.manual_seed(seed)
+    model = FactorGRU(**model_args).to(device)
+    optimiser = torch.optim.Adam(model.parameters(), lr=float(train_cfg["lr"]))
+    gen = torch.Generator().manual_seed(seed)
+    epoch, best_ic, best_epoch, bad, best_state, rows = 0, -np.inf, 0, 0, None, []
+
+    if partial is not None and partial.exists():
+        state = torch.load(partial, map_location=device, weights_only=False)
+        if state["identity"] == identity:
+            model.load_state_dict(state["model"])
+            optimiser.load_state_dict(state["optimiser"])
+            _set_rng_state(state["rng"], gen)
+            epoch, best_ic, best_epoch, bad = state["epoch"], state["best_ic"], state["best_epoch"], state["bad"]
+            best_state, rows = state["best_state"], state["log"]
+            log.info("resuming %s after epoch %d", partial, epoch)
+        else:
+            log.warning("ignoring %s: it was written for another config, seed or data", partial)
+
+    clip, patience = float(train_cfg["clip_value"]), int(train_cfg["patience"])
+    while epoch < int(train_cfg["max_epochs"]) and bad < patience:
+        epoch += 1
+        start = time.perf_counter()
+        order = torch.randperm(len(train), generator=gen).tolist()
+        train_loss = train_epoch(model, optimiser, source, [train[i] for i in order], ortho_lambda, clip)
+        valid_ic, factor_corr = validate(model, source, valid)
+        if valid_ic > best_ic:  # NaN never improves
+            best_ic, best_epoch, bad = valid_ic, epoch, 0
+            best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        else:
+            bad += 1
+        row = {"epoch": epoch, "train_loss": train_loss, "valid_rank_ic": valid_ic}
+        if multi:
+            row["valid_factor_corr"] = factor_corr
+        row["seconds"] = round(time.perf_counter() - start, 3)
+        rows.append(row)
+        log.info("epoch %d: %s", epoch, row)
+        _write_log(rows, log_path)
+        if partial is not None:
+            partial.parent.mkdir(parents=True, exist_ok=True)
+            _atomic_save({"identity": identity, "model": model.state_dict(), "optimiser": optimiser.state_dict(),
+                          "rng": _rng_state(gen), "epoch": epoch, "best_ic": best_ic, "best_epoch": best_epoch,
+                          "bad": bad, "best_state": best_state, "log": rows}, partial)
+        if on_epoch_end is not None:
+            on_epoch_end(epoch, row)
+
+    if best_state is None:
+        log.warning("validation RankIC was never finite; keeping the last epoch's weights")
+        best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    model.load_state_dict(best_state)
+    best_row = rows[best_epoch - 1] if best_epoch else rows[-1]
+    summary = {"stop_epoch": epoch, "best_epoch": best_epoch, "best_valid_rank_ic": float(best_ic),
+               "n_train_days": len(train), "n_valid_days": len(valid),
+               "seconds": float(sum(r["seconds"] for r in rows))}
+    if multi:
+        summary["best_valid_factor_corr"] = float(best_row["valid_factor_corr"])
+    if checkpoint_path is not None:
+        checkpoint_path.parent.mkdir(parents=True, exist_ok=True)
+        _atomic_save({"model_args": model_args, "state_dict": best_state, "seed": seed, **record,
+                      "train_cfg": identity["train_cfg"], "summary": summary, "log": rows}, checkpoint_path)
+        partial.unlink(missing_ok=True)
+    return model, summary
+
+
+@torch.no_grad()
+def predict(model: FactorGRU, source: WindowSource, batches: list[DayBatch]) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(prediction [n], units [n, K]) per day batch; batch norms use that day's statistics."""
+    model.eval()
+    out = []
+    for b in batches:
+        prediction, units = model(source.gather(b.day, b.stocks))
+        out.append((prediction.cpu().numpy(), units.cpu().numpy()))
+    return out
+
+
+def write_predictions(path, dates: np.ndarray, codes: np.ndarray, batches: list[DayBatch], outputs,
+                      multi: bool) -> None:
+    """Per-seed prediction parquet: date (date32), code (str), prediction (float32)[, unit_kk …]."""
+    day_idx = np.concatenate([np.full(len(b.stocks), b.day) for b in batches]) if batches else np.zeros(0, int)
+    stock_idx = np.concatenate([b.stocks.cpu().numpy() for b in batches]) if batches else np.zeros(0, int)
+    columns = {
+        "date": pa.array(dates[day_idx].astype("datetime64[D]"), type=pa.date32()),
+        "code": pa.array(codes[stock_idx].astype(str), type=pa.string()),
+        "prediction": pa.array(np.concatenate([p for p, _ in outputs]) if outputs else np.zeros(0, np.float32),
+                               type=pa.float32()),
+    }
+    if multi and outputs:
+        units = np.concatenate([u for _, u in outputs])
+        for k in range(units.shape[1]):
+            columns[f"unit_{k:02d}"] = pa.array(units[:, k], type=pa.float32())
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    pq.write_table(pa.table(columns), tmp)
+    os.replace(tmp, path)
+
+
+def train_and_predict(features: Panel, labels: Panel, dataset: str, model: str, year: int, seed: int,
+                      cfg: dict, predictions_path, log_path, checkpoint_path, threads: int = 1) -> dict:
+    """Train one (dataset, model, test year, seed) and predict its test year (SPEC §5).
+
+    Writes the prediction parquet, the epoch log CSV and the checkpoint; returns the summary.
+    """
+    if model not in ("uni", "multi"):
+        raise ValueError(f"unknown model {model!r} (expected uni or multi)")
+    torch.set_num_threads(threads)
+    tcfg, window = cfg["train"], int(cfg["features"]["window"])
+    device = resolve_device(tcfg["device"])
+    if device.type == "cpu":
+        torch.use_deterministic_algorithms(True, warn_only=True)
+    check_aligned(features, labels)
+    split = split_days(features.dates, dataset, year, tcfg, window)
+    source = WindowSource(features, window, device)
+    train = day_batches(labels, split.train, device, with_label=True)
+    valid = day_batches(labels, split.valid, device, with_label=True)
+    test = day_batches(labels, split.test, device, with_label=False)
+    model_args = dict(n_features=len(features.features), hidden=int(tcfg["hidden"]),
+                      n_factors=1 if model == "uni" else int(tcfg["n_factors"]),
+                      dropout=float(tcfg["dropout"]), num_layers=int(tcfg["num_layers"]))
+    record = {"dataset": dataset, "model": model, "year": year, "config": cfg,
+              "fingerprint": data_fingerprint(features, labels)}
+    log.info("%s/%s/%d seed %d: %d train, %d valid, %d test days on %s", dataset, model, year, seed,
+             len(train), len(valid), len(test), device)
+    net, summary = train_one(source, train, valid, model_args, tcfg, seed, log_path=log_path,
+                             checkpoint_path=checkpoint_path, record=record)
+    write_predictions(predictions_path, features.dates, features.codes, test, predict(net, source, test),
+                      multi=model == "multi")
+    summary.update(dataset=dataset, model=model, year=year, seed=seed, n_test_days=len(test))
+    return summary
+
+
+_SEED_NAME = re.compile(r"seed(\d+)\.parquet$")
+
+
+def average_seeds(prediction_paths: list, dates, codes, model: str) -> Panel:
+    """Factor panel over `dates` × `codes`: factor = mean over seeds of the prediction (NaN where no
+    seed predicted); for multi also every seed's units as "seed{s}_unit_{kk}". Files of several
+    test years are simply stacked (each covers its own year's days). `dates=None` takes the days
+    present in the files (the test period), which keeps a full-market multi panel small enough."""
+    codes = np.asarray(codes, dtype=str)
+    by_seed: dict[int, list[pd.DataFrame]] = {}
+    for path in prediction_paths:
+        m = _SEED_NAME.search(str(path))
+        if m is None:
+            raise ValueError(f"{path}: prediction file name must end in seed<number>.parquet")
+        by_seed.setdefault(int(m.group(1)), []).append(pd.read_parquet(path))
+    seeds = sorted(by_seed)
+    frames = {s: pd.concat(by_seed[s], ignore_index=True) for s in seeds}
+    if dates is None:
+        dates = np.unique(np.concatenate([f["date"].to_numpy().astype("datetime64[D]") for f in frames.values()]))
+    dates = np.asarray(dates, dtype="datetime64[D]")
+    unit_cols = []
+    if model == "multi" and seeds:
+        unit_cols = sorted(c for c in frames[seeds[0]].columns if c.startswith("unit_"))
+        if not unit_cols:
+            raise ValueError(f"multi predictions {prediction_paths[0]} have no unit_kk columns")
+    names = ["factor"] + [f"seed{s}_{c}" for s in seeds for c in unit_cols]
+    values = np.full((len(dates), len(codes), len(names)), np.nan, dtype=np.float32)
+    total = np.zeros((len(dates), len(codes)))
+    count = np.zeros((len(dates), len(codes)), dtype=np.int32)
+    code_index = pd.Index(codes)
+    for j, s in enumerate(seeds):
+        df = frames[s]
+        di = np.searchsorted(dates, df["date"].to_numpy().astype("datetime64[D]"))
+        di_ok = (di < len(dates)) & (dates[np.minimum(di, len(dates) - 1)] == df["date"].to_numpy().astype("datetime64[D]"))
+        ci = code_index.get_indexer(df["code"].astype(str))
+        bad = ~di_ok | (ci < 0)
+        if bad.any():
+            raise ValueError(f"seed {s} predictions have dates/codes outside the panel, e.g. "
+                             f"{df.loc[bad, ['date', 'code']].head(3).to_dict('records')}")
+        if pd.Series(di * len(codes) + ci).duplicated().any():
+            raise ValueError(f"seed {s} predictions repeat a (date, code) pair")
+        p = df["prediction"].to_numpy(np.float64)
+        ok = np.isfinite(p)
+        total[di[ok], ci[ok]] += p[ok]
+        count[di[ok], ci[ok]] += 1
+        for k, c in enumerate(unit_cols):
+            values[di, ci, 1 + j * len(unit_cols) + k] = df[c].to_numpy(np.float32)
+    values[:, :, 0] = np.where(count > 0, total / np.maximum(count, 1), np.nan)
+    return Panel(dates=dates, codes=codes, features=names, values=values,
+                 attrs={"model": model, "seeds": seeds})
