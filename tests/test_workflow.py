@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.fixture(scope="module")
 def workdir(tmp_path_factory):
     work = tmp_path_factory.mktemp("workflow")
-    for name in ("Snakefile", "rules", "workflow", "config", "docs"):
+    for name in ("Snakefile", "rules", "workflow", "config", "docs", "envs"):
         src = ROOT / name
         (shutil.copytree if src.is_dir() else shutil.copy)(src, work / name)
     return work
