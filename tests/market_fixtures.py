@@ -13,34 +13,9 @@ import numpy as np
 import pandas as pd
 
 from repro.contract import limit_prices
+from repro.features.ms import MS_FEATURES as MS_NAMES
 from repro.market import Market
 from repro.panel import Panel
-
-# SPEC §3 order; intraday.MS_FEATURES is owned elsewhere, so the fixture carries its own copy.
-MS_NAMES = [
-    "ret_first30",
-    "ret_last30",
-    "ret_mid",
-    "rvol",
-    "rskew",
-    "rkurt",
-    "up_var_share",
-    "vol_first30_share",
-    "vol_last30_share",
-    "vol_hhi",
-    "apb",
-    "arpp",
-    "corr_price_volume",
-    "corr_ret_volume",
-    "jump",
-    "mild",
-    "max_drawdown",
-    "vwap_dev",
-    "amihud_intraday",
-    "vol_cv",
-    "efficiency",
-    "ret_high_volume",
-]
 
 
 def random_market(
