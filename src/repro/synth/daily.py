@@ -24,7 +24,9 @@ T_DOF = 4  # Student-t tails of the idiosyncratic noise
 SUSPEND_START, SUSPEND_MEAN_DAYS = 0.01, 3.0  # about 2-3% of stock-days suspended
 ST_SHARE, ST_DAYS = 0.05, (60, 300)
 DIVIDEND_SHARE, BONUS_SHARE = 0.6, 0.12  # per stock and year
-DAY_SIGNAL_NOISE = 1.0  # std of the daily observation noise around tanh(latent)
+# std of the daily observation noise around tanh(latent); at 1.0 the demo GRU recovered only
+# ~30% of the day oracle's RankIC (ms, l2: ~70-80%), so the day reading is made as clear as theirs.
+DAY_SIGNAL_NOISE = 0.5
 SHADOW_GAIN, TURNOVER_GAIN = 0.6, 0.15
 
 
