@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+
+from .atomic import atomic_dir
 
 
 @dataclass
@@ -42,10 +42,7 @@ class Panel:
         return self.values[:, :, self.features.index(name)]
 
     def save(self, path: str | os.PathLike) -> None:
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
-        try:
+        with atomic_dir(path) as tmp:
             np.save(tmp / "values.npy", np.ascontiguousarray(self.values, dtype=np.float32))
             meta = {
                 "dates": [str(d) for d in self.dates],
@@ -54,12 +51,6 @@ class Panel:
                 "attrs": self.attrs,
             }
             (tmp / "meta.json").write_text(json.dumps(meta, indent=1, default=_json_default))
-            if path.exists():
-                shutil.rmtree(path)
-            os.replace(tmp, path)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
 
     @classmethod
     def load(cls, path: str | os.PathLike, mmap: bool = False) -> "Panel":

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import re
 import time
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import torch
 
+from .atomic import atomic_file
 from .model import FactorGRU, batch_standardise, factor_loss
 from .panel import Panel
 from .rolling import split_days
@@ -159,18 +159,15 @@ def _set_rng_state(state: dict, gen: torch.Generator) -> None:
 
 
 def _atomic_save(obj, path: Path) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
+    with atomic_file(path) as tmp:
+        torch.save(obj, tmp)
 
 
 def _write_log(rows: list[dict], path: Path | None) -> None:
     if path is None:
         return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    pd.DataFrame(rows).to_csv(tmp, index=False)
-    os.replace(tmp, path)
+    with atomic_file(path) as tmp:
+        pd.DataFrame(rows).to_csv(tmp, index=False)
 
 
 def train_epoch(model: FactorGRU, optimiser: torch.optim.Optimizer, source: WindowSource,
@@ -300,11 +297,8 @@ def write_predictions(path, dates: np.ndarray, codes: np.ndarray, batches: list[
         units = np.concatenate([u for _, u in outputs])
         for k in range(units.shape[1]):
             columns[f"unit_{k:02d}"] = pa.array(units[:, k], type=pa.float32())
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    pq.write_table(pa.table(columns), tmp)
-    os.replace(tmp, path)
+    with atomic_file(path) as tmp:
+        pq.write_table(pa.table(columns), tmp)
 
 
 def train_and_predict(features: Panel, labels: Panel, dataset: str, model: str, year: int, seed: int,

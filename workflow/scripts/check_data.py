@@ -2,12 +2,10 @@ from repro.joblog import log_to
 
 log_to(snakemake.log[0])
 import json
-import os
 
+from repro.atomic import atomic_file
 from repro.data.check import check_data
 
 summary = check_data(snakemake.params.data)
-tmp = snakemake.output[0] + ".tmp"
-with open(tmp, "w") as fh:
-    json.dump(summary, fh, indent=1, default=str)
-os.replace(tmp, snakemake.output[0])
+with atomic_file(snakemake.output[0]) as tmp:
+    tmp.write_text(json.dumps(summary, indent=1, default=str))

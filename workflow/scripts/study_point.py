@@ -2,8 +2,8 @@ from repro.joblog import log_to
 
 log_to(snakemake.log[0])
 import json
-import os
 
+from repro.atomic import atomic_file
 from repro.panel import Panel
 from repro.studies import run_study_point
 
@@ -15,7 +15,5 @@ summary = run_study_point(
     snakemake.params.value,
     snakemake.output.epochs,
 )
-tmp = snakemake.output.summary + ".tmp"
-with open(tmp, "w") as fh:
-    json.dump(summary, fh, indent=1, default=float)
-os.replace(tmp, snakemake.output.summary)
+with atomic_file(snakemake.output.summary) as tmp:
+    tmp.write_text(json.dumps(summary, indent=1, default=float))

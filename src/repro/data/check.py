@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +27,7 @@ import pyarrow.parquet as pq
 from .. import contract
 from ..contract import BOARDS, INDEX_NAMES, MINUTES_PER_DAY, TABLES
 from . import available_datasets
+from ..atomic import atomic_file
 from .errors import MAX_ROWS_SHOWN, DataError, rows_error
 from .parquet import (
     as_bool,
@@ -534,15 +533,8 @@ def format_summary(s: dict) -> str:
 
 
 def _write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_file(path) as tmp:
+        tmp.write_text(text)
 
 
 def check_data_cli(data_cfg: dict, summary_path: str | None = None) -> int:

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import logging
 import os
-import shutil
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +18,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from .. import contract
+from ..atomic import atomic_dir
 from ..panel import Panel
 from .calendar import trading_days
 from .daily import simulate_daily
@@ -53,9 +52,7 @@ def generate_market(syn_cfg: dict, out: str | os.PathLike) -> None:
     latents = simulate_latents(streams[1], len(dates), n_stocks)
     bars = simulate_daily(streams[2], dates, uni, latents, drift(latents))
 
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
+    with atomic_dir(out) as tmp:
         _write(tmp / "calendar.parquet", {"date": dates}, contract.CALENDAR)
         _write(tmp / "stocks.parquet", {"code": uni.codes, "list_date": uni.list_date,
                                         "delist_date": uni.delist_date, "board": uni.board}, contract.STOCKS)
@@ -70,12 +67,6 @@ def generate_market(syn_cfg: dict, out: str | os.PathLike) -> None:
         planted = oracle(latents)
         _write(tmp / "oracle.parquet", {"date": dates[t], "code": uni.codes[i],
                                         **{k: planted[k][t, i] for k in ORACLE_FEATURES}}, contract.ORACLE)
-        if out.exists():
-            shutil.rmtree(out)
-        os.replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     log.info("synthetic market written to %s", out)
 
 
