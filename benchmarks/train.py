@@ -53,6 +53,8 @@ def main() -> None:
     p.add_argument("--sample-days", type=int, default=6, help="training days per timed epoch")
     p.add_argument("--device", default="auto")
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--checkpoint-segments", type=int, default=0,
+                   help="train.checkpoint_segments: GRU gradient checkpointing over n time segments")
     args = p.parse_args()
 
     torch.set_num_threads(args.threads)
@@ -80,7 +82,8 @@ def main() -> None:
     batches = day_batches(labels, days, device, with_label=True)
     rss_ready = rss_mb()
     torch.manual_seed(0)
-    model = FactorGRU(f, hidden=args.hidden, n_factors=args.n_factors, dropout=0.1).to(device)
+    model = FactorGRU(f, hidden=args.hidden, n_factors=args.n_factors, dropout=0.1,
+                      checkpoint_segments=args.checkpoint_segments).to(device)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     lam = 20.0 if args.n_factors > 1 else 0.0
 
@@ -111,7 +114,7 @@ def main() -> None:
           f" torch {torch.__version__}")
     print(f"panel {n} stocks x {d} days x {f} features float32 = {panel_mb:.0f} MiB (+ labels "
           f"{labels.values.nbytes / 2**20:.0f} MiB); T = {t}, H = {args.hidden}, K = {args.n_factors}; "
-          f"{len(batches)} sampled training days")
+          f"{len(batches)} sampled training days; checkpoint segments {args.checkpoint_segments}")
     print(f"(a) peak RSS during training {peak_train:.0f} MiB; RSS after imports {base:.0f} MiB; "
           f"growth {peak_train - base:.0f} MiB = {(peak_train - base) / panel_mb:.2f} x feature panel")
     print(f"    RSS growth by stage: panels built {rss_panels - base:.0f} MiB, window source and day "

@@ -90,7 +90,28 @@ def test_dropout_only_in_training_mode():
 
 def test_two_layer_model_and_args_recorded():
     model = FactorGRU(3, hidden=8, n_factors=2, dropout=0.2, num_layers=2)
-    assert model.args == dict(n_features=3, hidden=8, n_factors=2, dropout=0.2, num_layers=2)
+    assert model.args == dict(n_features=3, hidden=8, n_factors=2, dropout=0.2, num_layers=2,
+                          checkpoint_segments=0)
     assert model.gru.num_layers == 2 and model.gru.dropout == 0.2
     pred, units = model.eval()(_x())
     assert units.shape == (50, 2)
+
+
+def test_checkpointed_gru_gives_the_same_outputs_and_gradients():
+    torch.manual_seed(3)
+    x = torch.randn(50, 12, 4)
+    label = torch.randn(50)
+    grads = []
+    for segments in (0, 4):
+        torch.manual_seed(0)
+        model = FactorGRU(4, hidden=8, n_factors=6, dropout=0.0, checkpoint_segments=segments)
+        prediction, units = model(x)
+        factor_loss(prediction, units, label, 20.0).backward()
+        grads.append([p.grad.clone() for p in model.parameters()])
+        if segments == 0:
+            plain = prediction.detach()
+        else:
+            assert torch.allclose(prediction, plain, atol=1e-6)
+    for g0, g1 in zip(*grads):
+        assert torch.allclose(g0, g1, atol=1e-6)
+    assert model.args["checkpoint_segments"] == 4

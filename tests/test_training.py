@@ -160,7 +160,7 @@ def test_train_and_predict_writes_predictions_log_and_checkpoint(tmp_path):
     assert list(log.columns) == ["epoch", "train_loss", "valid_rank_ic", "valid_factor_corr", "seconds"]
     assert log["epoch"].tolist() == [1, 2, 3]
     ckpt = torch.load(out / "model.pt", weights_only=False)
-    assert ckpt["model_args"] == dict(n_features=3, hidden=8, n_factors=4, dropout=0.1, num_layers=1)
+    assert ckpt["model_args"] == dict(n_features=3, hidden=8, n_factors=4, dropout=0.1, num_layers=1, checkpoint_segments=0)
     assert ckpt["seed"] == 0 and ckpt["config"]["train"]["hidden"] == 8 and len(ckpt["fingerprint"]) == 64
     assert not (out / "model.pt.partial").exists()
     assert summary["stop_epoch"] == 3 and summary["best_valid_rank_ic"] == log["valid_rank_ic"].max()

@@ -20,7 +20,9 @@ import torch  # noqa: E402
 
 from .panel import Panel  # noqa: E402
 from .rolling import split_days  # noqa: E402
-from .training import check_aligned, data_fingerprint, day_batches, resolve_device, train_one  # noqa: E402
+from .training import (  # noqa: E402
+    check_aligned, data_fingerprint, day_batches, model_arguments, resolve_device, train_one,
+)
 from .windows import WindowSource  # noqa: E402
 
 # Report §2.4: the factor-count study is run with the orthogonal penalty λ = 20.
@@ -64,9 +66,7 @@ def run_study_point(features: Panel, labels: Panel, cfg: dict, param: str, value
     source = WindowSource(features, window, device)
     train = day_batches(labels, split.train, device, with_label=True)
     valid = day_batches(labels, split.valid, device, with_label=True)
-    model_args = dict(n_features=len(features.features), hidden=int(tcfg["hidden"]),
-                      n_factors=1 if model == "uni" else int(tcfg["n_factors"]),
-                      dropout=float(tcfg["dropout"]), num_layers=int(tcfg["num_layers"]))
+    model_args = model_arguments(tcfg, len(features.features), model)
     record = {"dataset": dataset, "model": model, "year": year, "study": param, "value": value,
               "config": cfg, "fingerprint": data_fingerprint(features, labels)}
     _, summary = train_one(source, train, valid, model_args, tcfg, seed, log_path=log_path,

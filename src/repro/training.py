@@ -186,6 +186,14 @@ def train_epoch(model: FactorGRU, optimiser: torch.optim.Optimizer, source: Wind
     return float(total) / len(batches)
 
 
+def model_arguments(train_cfg: dict, n_features: int, model: str) -> dict:
+    """FactorGRU arguments from the `train` config: uni has one factor, multi `n_factors`."""
+    return dict(n_features=n_features, hidden=int(train_cfg["hidden"]),
+                n_factors=1 if model == "uni" else int(train_cfg["n_factors"]),
+                dropout=float(train_cfg["dropout"]), num_layers=int(train_cfg["num_layers"]),
+                checkpoint_segments=int(train_cfg.get("checkpoint_segments", 0)))
+
+
 def train_one(source: WindowSource, train: list[DayBatch], valid: list[DayBatch], model_args: dict,
               train_cfg: dict, seed: int, log_path=None, checkpoint_path=None, record: dict | None = None,
               on_epoch_end=None) -> tuple[FactorGRU, dict]:
@@ -320,9 +328,7 @@ def train_and_predict(features: Panel, labels: Panel, dataset: str, model: str, 
     train = day_batches(labels, split.train, device, with_label=True)
     valid = day_batches(labels, split.valid, device, with_label=True)
     test = day_batches(labels, split.test, device, with_label=False)
-    model_args = dict(n_features=len(features.features), hidden=int(tcfg["hidden"]),
-                      n_factors=1 if model == "uni" else int(tcfg["n_factors"]),
-                      dropout=float(tcfg["dropout"]), num_layers=int(tcfg["num_layers"]))
+    model_args = model_arguments(tcfg, len(features.features), model)
     record = {"dataset": dataset, "model": model, "year": year, "config": cfg,
               "fingerprint": data_fingerprint(features, labels)}
     log.info("%s/%s/%d seed %d: %d train, %d valid, %d test days on %s", dataset, model, year, seed,
