@@ -50,3 +50,11 @@ def test_rerun_is_a_no_op(workdir):
     res = _snakemake(workdir, "--dry-run")
     assert res.returncode == 0
     assert "Nothing to be done" in res.stdout + res.stderr
+
+
+def test_parquet_source_plans_the_same_dag_without_synth(workdir):
+    # The tiny synthetic market is a valid parquet-contract folder: point the config at it.
+    res = _snakemake(workdir, "--dry-run", "--forceall", "--config",
+                     "data={source: parquet, path: resources/tiny}")
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "synth " not in res.stdout and "check_data" in res.stdout and "train " in res.stdout
