@@ -281,6 +281,11 @@ MALFORMED = {
         lambda f: f.assign(code=["000001.SZ", "000001.SZ", "300751.SZ", "688001.SH"]),
         ["industry.parquet", "column 'code'", "300751.SZ"],
     ),
+    "industry intervals overlap": (
+        "industry.parquet",
+        lambda f: f.assign(start_date=pd.to_datetime(["2010-01-01", "2021-01-05", "2021-01-06", "2021-01-05"])),
+        ["industry.parquet", "column 'start_date'", "overlapping", "000001.SZ", "tech"],
+    ),
     "minute out of range": (
         MINUTE,
         lambda f: _set(f, lambda g: g.index == 5, minute=240),

@@ -194,6 +194,17 @@ def _check_industry(path: Path, codes: np.ndarray) -> dict:
     bad = ~np.isnat(end) & (end < start)
     if bad.any():
         raise rows_error(label, "end_date", "end_date before start_date", t, bad)
+    # Point-in-time intervals of one stock must not overlap: the reader could not tell which
+    # classification holds on the shared days.
+    code = as_strings(t.column("code"))
+    order = np.lexsort((start, code))
+    prev_end = np.roll(end[order], 1)
+    same = np.r_[False, code[order][1:] == code[order][:-1]]
+    overlap = same & (np.isnat(prev_end) | (start[order] <= prev_end))
+    if overlap.any():
+        bad = np.zeros(t.num_rows, dtype=bool)
+        bad[order[overlap]] = True
+        raise rows_error(label, "start_date", "an interval overlapping the same code's previous one", t, bad)
     return {"rows": t.num_rows, "industries": len(np.unique(as_strings(t.column("industry"))))}
 
 
