@@ -154,3 +154,14 @@ def copy_market(market: Market) -> Market:
         list_date=market.list_date.copy(),
         proxies=dict(market.proxies),
     )
+
+
+def write_month_files(root, folder, frame, row_group_size):
+    """Write `frame` (contract minute or L2 columns, `date` as datetime) as
+    `{folder}/{YYYY}/{YYYYMM}.parquet` files sorted by (date, code, minute), in row groups of
+    `row_group_size` rows (not one per day, so the readers' row-group handling is exercised)."""
+    frame = frame.sort_values(["date", "code", "minute"])
+    for ym, part in frame.groupby(frame["date"].dt.strftime("%Y%m")):
+        path = root / folder / ym[:4] / f"{ym}.parquet"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        part.assign(date=part["date"].dt.date).to_parquet(path, index=False, row_group_size=row_group_size)

@@ -15,6 +15,8 @@ from hypothesis import strategies as st
 from repro.contract import L2, L2_SIZES
 from repro.features.intraday import compute_year
 from repro.features.l2 import L2_COLUMNS, L2_FEATURES, l2_features
+
+from market_fixtures import write_month_files
 from repro.features.ms import MS_FEATURES
 
 M = 240
@@ -196,14 +198,6 @@ def test_missing_column_is_named():
 
 # ---- compute_year: L2 rows + minute closes of the same month --------------------------------
 
-def write_month_files(root, folder, frame):
-    frame = frame.sort_values(["date", "code", "minute"])
-    for ym, part in frame.groupby(frame["date"].dt.strftime("%Y%m")):
-        path = root / folder / ym[:4] / f"{ym}.parquet"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        part.assign(date=part["date"].dt.date).to_parquet(path, index=False, row_group_size=500)
-
-
 def test_compute_year_alignment(tmp_path):
     dates = np.array(["2022-06-29", "2022-06-30", "2022-07-01"], dtype="datetime64[D]")
     codes = np.array(["000001.SZ", "000002.SZ", "600000.SH"])
@@ -230,8 +224,8 @@ def test_compute_year_alignment(tmp_path):
             dense_close = np.full((1, M), np.nan)
             dense_close[0, bar_minutes] = cl
             expected[(i, n)] = l2_features(dense, dense_close)[0]
-    write_month_files(tmp_path, "l2", pd.concat(l2_rows))
-    write_month_files(tmp_path, "minute", pd.concat(minute_rows))
+    write_month_files(tmp_path, "l2", pd.concat(l2_rows), row_group_size=500)
+    write_month_files(tmp_path, "minute", pd.concat(minute_rows), row_group_size=500)
     panel = compute_year(tmp_path, "l2", 2022, dates, codes)
     assert panel.features == L2_FEATURES and panel.attrs == {"dataset": "l2", "year": 2022}
     assert panel.values.shape == (3, 3, 20)

@@ -15,6 +15,8 @@ from hypothesis import strategies as st
 from repro.features.intraday import compute_year
 from repro.features.ms import MS_FEATURES, ms_features
 
+from market_fixtures import write_month_files
+
 M = 240
 
 
@@ -234,15 +236,6 @@ def test_degenerate_days_are_nan_without_warnings():
 
 # ---- compute_year on a small contract folder ------------------------------------------------
 
-def write_minute_month(root, frame):
-    """Write `frame` (contract minute columns) as minute/{YYYY}/{YYYYMM}.parquet files."""
-    frame = frame.sort_values(["date", "code", "minute"])
-    for ym, part in frame.groupby(frame["date"].dt.strftime("%Y%m")):
-        path = root / "minute" / ym[:4] / f"{ym}.parquet"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        part.assign(date=part["date"].dt.date).to_parquet(path, index=False, row_group_size=700)
-
-
 def minute_frame(dates, codes, seed=0, drop=()):
     rng = np.random.default_rng(seed)
     rows = []
@@ -276,7 +269,7 @@ def test_compute_year_alignment(tmp_path):
     # 300750.SZ has rows but is not in the market's codes; 2023 is another year.
     frame = minute_frame(list(dates), ["000001.SZ", "000002.SZ", "300750.SZ"],
                          drop={(dates[1], "000002.SZ")})
-    write_minute_month(tmp_path, frame)
+    write_month_files(tmp_path, "minute", frame, row_group_size=700)
     panel = compute_year(tmp_path, "ms", 2022, dates, codes)
     assert list(panel.dates) == list(dates[:4])
     assert list(panel.codes) == list(codes)
@@ -297,7 +290,7 @@ def test_compute_year_alignment(tmp_path):
 
 def test_compute_year_missing_column_names_file_and_column(tmp_path):
     frame = minute_frame([np.datetime64("2022-03-01")], ["000001.SZ"]).drop(columns="amount")
-    write_minute_month(tmp_path, frame)
+    write_month_files(tmp_path, "minute", frame, row_group_size=700)
     with pytest.raises(KeyError, match=r"202203\.parquet.*amount"):
         compute_year(tmp_path, "ms", 2022, np.array(["2022-03-01"], "datetime64[D]"), ["000001.SZ"])
 
@@ -324,7 +317,7 @@ def test_compute_year_complete_days_in_any_code_order(tmp_path):
     full = pd.MultiIndex.from_product([pd.to_datetime(days), codes, range(M)], names=frame.index.names)
     frame = frame.reindex(full).ffill().bfill().reset_index()  # every minute present
     frame.loc[7, "volume"] = np.nan  # a null value inside a present row stays NaN
-    write_minute_month(tmp_path, frame)
+    write_month_files(tmp_path, "minute", frame, row_group_size=700)
     same = compute_year(tmp_path, "ms", 2022, days, codes)
     reverse = compute_year(tmp_path, "ms", 2022, days, codes[::-1])
     np.testing.assert_array_equal(same.values, reverse.values[:, ::-1])

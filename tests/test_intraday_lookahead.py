@@ -7,6 +7,8 @@ import pytest
 from repro.features.intraday import compute_year
 from repro.features.l2 import L2_COLUMNS
 
+from market_fixtures import write_month_files
+
 M = 240
 DATES = np.array(["2022-01-27", "2022-01-28", "2022-01-31", "2022-02-07", "2022-02-08", "2022-02-09"],
                  dtype="datetime64[D]")
@@ -34,14 +36,6 @@ def market_rows(seed):
     return pd.concat(minute, ignore_index=True), pd.concat(l2, ignore_index=True)
 
 
-def write(root, folder, frame):
-    frame = frame.sort_values(["date", "code", "minute"])
-    for ym, part in frame.groupby(frame["date"].dt.strftime("%Y%m")):
-        path = root / folder / ym[:4] / f"{ym}.parquet"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        part.assign(date=part["date"].dt.date).to_parquet(path, index=False, row_group_size=900)
-
-
 def perturb_after(frame, t, rng):
     """Rescale every numeric column on dates after t and drop a tenth of those rows."""
     after = frame["date"] > pd.Timestamp(t)
@@ -58,10 +52,10 @@ def test_features_up_to_t_ignore_later_rows(tmp_path, t_index):
     minute, l2 = market_rows(0)
     rng = np.random.default_rng(1)
     base, moved = tmp_path / "base", tmp_path / "moved"
-    write(base, "minute", minute)
-    write(base, "l2", l2)
-    write(moved, "minute", perturb_after(minute, t, rng))
-    write(moved, "l2", perturb_after(l2, t, rng))
+    write_month_files(base, "minute", minute, row_group_size=900)
+    write_month_files(base, "l2", l2, row_group_size=900)
+    write_month_files(moved, "minute", perturb_after(minute, t, rng), row_group_size=900)
+    write_month_files(moved, "l2", perturb_after(l2, t, rng), row_group_size=900)
     for dataset in ("ms", "l2"):
         a = compute_year(base, dataset, 2022, DATES, CODES).values
         b = compute_year(moved, dataset, 2022, DATES, CODES).values
