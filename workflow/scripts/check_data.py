@@ -1,11 +1,9 @@
 from repro.joblog import log_to
 
 log_to(snakemake.log[0])
-import json
+import sys
 
-from repro.atomic import atomic_file
-from repro.data.check import check_data
+from repro.data.check import check_data_cli
 
-summary = check_data(snakemake.params.data)
-with atomic_file(snakemake.output[0]) as tmp:
-    tmp.write_text(json.dumps(summary, indent=1, default=str))
+# Same check, summary and atomic JSON write as `repro check-data`; the error goes to the log.
+sys.exit(check_data_cli(snakemake.params.data, summary_path=snakemake.output[0]))
