@@ -27,5 +27,7 @@ def test_limit_prices_round_half_up_to_the_fen():
     up, down = limit_prices(np.array([11.05, 10.00]), 0.10)
     np.testing.assert_array_equal(up, [12.16, 11.00])
     np.testing.assert_array_equal(down, [9.95, 9.00])
+    # 1.15 × 1.1 = 1.265: the exchange rounds half up to 1.27, float rounding gives 1.26
+    assert float(limit_prices(1.15, 0.10)[0]) == 1.27
     up, down = limit_prices(3.33, 0.05)
     assert (float(up), float(down)) == (3.50, 3.16)  # 3.33 × 0.95 = 3.1635 → 3.16
