@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import torch
 
-from repro.model import FactorGRU, batch_standardise, factor_loss
+from repro.model import FactorGRU, _GRULayer, batch_standardise, factor_loss
 
 torch.set_num_threads(1)
 
@@ -90,28 +90,48 @@ def test_dropout_only_in_training_mode():
 
 def test_two_layer_model_and_args_recorded():
     model = FactorGRU(3, hidden=8, n_factors=2, dropout=0.2, num_layers=2)
-    assert model.args == dict(n_features=3, hidden=8, n_factors=2, dropout=0.2, num_layers=2,
-                          checkpoint_segments=0)
+    assert model.args == dict(n_features=3, hidden=8, n_factors=2, dropout=0.2, num_layers=2)
     assert model.gru.num_layers == 2 and model.gru.dropout == 0.2
     pred, units = model.eval()(_x())
     assert units.shape == (50, 2)
 
 
-def test_checkpointed_gru_gives_the_same_outputs_and_gradients():
-    torch.manual_seed(3)
-    x = torch.randn(50, 12, 4)
-    label = torch.randn(50)
-    grads = []
-    for segments in (0, 4):
-        torch.manual_seed(0)
-        model = FactorGRU(4, hidden=8, n_factors=6, dropout=0.0, checkpoint_segments=segments)
-        prediction, units = model(x)
-        factor_loss(prediction, units, label, 20.0).backward()
-        grads.append([p.grad.clone() for p in model.parameters()])
-        if segments == 0:
-            plain = prediction.detach()
-        else:
-            assert torch.allclose(prediction, plain, atol=1e-6)
-    for g0, g1 in zip(*grads):
-        assert torch.allclose(g0, g1, atol=1e-6)
-    assert model.args["checkpoint_segments"] == 4
+def test_lean_gru_layer_matches_nn_gru_outputs_and_gradients():
+    for num_layers in (1, 2):
+        torch.manual_seed(3)
+        model = FactorGRU(4, hidden=8, n_factors=6, dropout=0.0, num_layers=num_layers).double()
+        x = torch.randn(30, 12, 4, dtype=torch.float64, requires_grad=True)
+        weight = torch.randn(30, 8, dtype=torch.float64)
+        last = model._last_output(x)  # the CPU path: _GRULayer
+        reference = model.gru(x)[0][:, -1, :]  # nn.GRU, the module cuDNN runs on CUDA
+        assert torch.allclose(last, reference, atol=1e-12)
+        params = [x] + list(model.gru.parameters())
+        grads = torch.autograd.grad((last * weight).sum(), params)
+        expected = torch.autograd.grad((reference * weight).sum(), params)
+        for g, e in zip(grads, expected):
+            assert torch.allclose(g, e, atol=1e-12)
+
+
+def test_lean_gru_layer_passes_gradcheck_for_sequence_and_last_outputs():
+    torch.manual_seed(5)
+    gru = torch.nn.GRU(3, 4).double()
+    x = torch.randn(5, 6, 3, dtype=torch.float64, requires_grad=True)  # [T, n, F]
+    h0 = torch.randn(6, 4, dtype=torch.float64, requires_grad=True)
+    weights = [p.detach().clone().requires_grad_() for p in gru.parameters()]
+    for sequence in (True, False):
+        assert torch.autograd.gradcheck(lambda *a: _GRULayer.apply(*a, sequence), (x, h0, *weights))
+
+
+def test_lean_gru_float32_training_gradients_match_nn_gru():
+    torch.manual_seed(6)
+    model = FactorGRU(6, hidden=16, n_factors=4, dropout=0.0)
+    x, label = torch.randn(200, 20, 6), torch.randn(200)
+    prediction, units = model(x)
+    factor_loss(prediction, units, label, 20.0).backward()
+    lean = [p.grad.clone() for p in model.parameters()]
+    model.zero_grad()
+    units = batch_standardise(model.head(model.gru(x)[0][:, -1, :]))
+    prediction = batch_standardise(units.mean(dim=1, keepdim=True))[:, 0]
+    factor_loss(prediction, units, label, 20.0).backward()
+    for g, e in zip(lean, [p.grad for p in model.parameters()]):
+        assert torch.allclose(g, e, atol=1e-5, rtol=1e-4)

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import torch
 from torch import nn
-from torch.utils.checkpoint import checkpoint
 
 # Keeps a constant cross-section finite (it maps to 0) without moving non-degenerate z-scores:
 # added to a variance, so it is negligible next to any real spread of float32 outputs.
@@ -28,19 +27,73 @@ def batch_standardise(x: torch.Tensor) -> torch.Tensor:
     return (x - mean) / torch.sqrt(var + _BN_EPS)
 
 
+class _GRULayer(torch.autograd.Function):
+    """One GRU layer over a time-major sequence with nn.GRU's equations and weights, whose backward
+    pass keeps only the hidden states h_0 … h_T and recomputes each step's gates.
+
+    nn.GRU on a CPU keeps every step's gate tensors for backward: about 2.5× the feature panel
+    for one 4,500-stock day at T = 40, H = 64 (docs/benchmarks.md). This layer keeps
+    (T + 1) · n · H floats and is as fast on a CPU; on CUDA FactorGRU uses cuDNN's GRU instead.
+        r = σ(W_ir x + b_ir + W_hr h + b_hr),  z = σ(W_iz x + b_iz + W_hz h + b_hz)
+        c = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn)),  h' = (1 − z) ⊙ c + z ⊙ h
+    """
+
+    @staticmethod
+    def _gates(x_t, h, w_ih, w_hh, b_ih, b_hh):
+        i_r, i_z, i_n = torch.addmm(b_ih, x_t, w_ih.t()).chunk(3, 1)
+        h_r, h_z, h_n = torch.addmm(b_hh, h, w_hh.t()).chunk(3, 1)
+        r = torch.sigmoid(i_r + h_r)
+        z = torch.sigmoid(i_z + h_z)
+        return r, z, h_n, torch.tanh(torch.addcmul(i_n, r, h_n))
+
+    @staticmethod
+    def forward(ctx, x, h0, w_ih, w_hh, b_ih, b_hh, sequence: bool):
+        """x [T, n, F], h0 [n, H] → every step's output [T, n, H] if `sequence`, else h_T [n, H]."""
+        steps = x.shape[0]
+        hs = x.new_empty(steps + 1, *h0.shape)
+        hs[0] = h0
+        for t in range(steps):
+            _, z, _, c = _GRULayer._gates(x[t], hs[t], w_ih, w_hh, b_ih, b_hh)
+            torch.addcmul(c, z, hs[t] - c, out=hs[t + 1])
+        ctx.save_for_backward(x, hs, w_ih, w_hh, b_ih, b_hh)
+        ctx.sequence = sequence
+        return hs[1:] if sequence else hs[steps]
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        x, hs, w_ih, w_hh, b_ih, b_hh = ctx.saved_tensors
+        dx = torch.empty_like(x) if ctx.needs_input_grad[0] else None  # not for the data layer
+        dw_ih, dw_hh = torch.zeros_like(w_ih), torch.zeros_like(w_hh)
+        db_ih, db_hh = torch.zeros_like(b_ih), torch.zeros_like(b_hh)
+        dh = torch.zeros_like(hs[0]) if ctx.sequence else grad_out
+        for t in range(x.shape[0] - 1, -1, -1):
+            if ctx.sequence:
+                dh = dh + grad_out[t]
+            h = hs[t]
+            r, z, h_n, c = _GRULayer._gates(x[t], h, w_ih, w_hh, b_ih, b_hh)
+            da_n = dh * (1 - z) * (1 - c * c)  # through c = tanh(a_n)
+            da_r = da_n * h_n * r * (1 - r)
+            da_z = dh * (h - c) * z * (1 - z)
+            d_gi = torch.cat([da_r, da_z, da_n], 1)
+            d_gh = torch.cat([da_r, da_z, da_n * r], 1)
+            dw_ih.addmm_(d_gi.t(), x[t])
+            db_ih += d_gi.sum(0)
+            dw_hh.addmm_(d_gh.t(), h)
+            db_hh += d_gh.sum(0)
+            if dx is not None:
+                torch.mm(d_gi, w_ih, out=dx[t])
+            dh = torch.addmm(dh * z, d_gh, w_hh)
+        return dx, dh, dw_ih, dw_hh, db_ih, db_hh, None
+
+
 class FactorGRU(nn.Module):
     """GRU → dropout → Linear(H→K) → per-unit batch norm (→ mean → batch norm for K > 1)."""
 
     def __init__(self, n_features: int, hidden: int = 64, n_factors: int = 1, dropout: float = 0.1,
-                 num_layers: int = 1, checkpoint_segments: int = 0):
-        """`checkpoint_segments` > 0 runs the GRU over that many time segments with gradient
-        checkpointing when gradients are needed: the backward pass recomputes one segment at a
-        time instead of keeping every step's gates, trading one more forward pass for about
-        1/segments of the activation memory (a 4,500-stock day at T = 40). Outputs and gradients
-        are those of the plain GRU."""
+                 num_layers: int = 1):
         super().__init__()
         self.args = dict(n_features=n_features, hidden=hidden, n_factors=n_factors,
-                         dropout=dropout, num_layers=num_layers, checkpoint_segments=checkpoint_segments)
+                         dropout=dropout, num_layers=num_layers)
         # nn.GRU's own dropout acts only between stacked layers (it warns when num_layers == 1).
         self.gru = nn.GRU(n_features, hidden, num_layers=num_layers, batch_first=True,
                           dropout=dropout if num_layers > 1 else 0.0)
@@ -57,15 +110,18 @@ class FactorGRU(nn.Module):
         return prediction, units
 
     def _last_output(self, x: torch.Tensor) -> torch.Tensor:
-        """The GRU's output at the last step, [N, H]."""
-        segments = self.args["checkpoint_segments"]
-        if segments <= 1 or not torch.is_grad_enabled():
-            out, _ = self.gru(x)
-            return out[:, -1, :]
-        h = None
-        for part in torch.tensor_split(x, min(segments, x.shape[1]), dim=1):
-            out, h = checkpoint(self.gru, part, h, use_reentrant=False)
-        return out[:, -1, :]
+        """The GRU's output at the last step, [N, H]: cuDNN's GRU on CUDA; on other devices the
+        memory-lean `_GRULayer` (same weights and equations; outputs agree to float rounding)."""
+        if x.is_cuda:
+            return self.gru(x)[0][:, -1, :]
+        seq = x.transpose(0, 1).contiguous()  # [T, N, F]; free for WindowSource.gather's layout
+        h0 = x.new_zeros(x.shape[0], self.gru.hidden_size)
+        for layer in range(self.gru.num_layers):
+            if layer > 0:  # nn.GRU's dropout between stacked layers
+                seq = nn.functional.dropout(seq, self.gru.dropout, self.training)
+            weights = [getattr(self.gru, f"{w}_l{layer}") for w in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
+            seq = _GRULayer.apply(seq, h0, *weights, layer < self.gru.num_layers - 1)
+        return seq
 
 
 def factor_loss(prediction: torch.Tensor, units: torch.Tensor, label: torch.Tensor,
