@@ -36,8 +36,8 @@ def planted_panels(seed=0):
 def test_gru_beats_ridge_on_a_nonlinear_temporal_signal():
     features, labels = planted_panels()
     src = WindowSource(features, T)
-    train = day_batches(labels, TRAIN, "cpu", with_label=True)
-    valid = day_batches(labels, VALID, "cpu", with_label=True)
+    train = day_batches(labels, TRAIN, "cpu", "train")
+    valid = day_batches(labels, VALID, "cpu", "valid")
     cfg = {"lr": 0.01, "clip_value": 3.0, "patience": 2, "max_epochs": 3, "ortho_lambda": 0.0}
     args = dict(n_features=F, hidden=16, n_factors=1, dropout=0.0, num_layers=1)
     model, summary = train_one(src, train, valid, args, cfg, seed=0)

@@ -92,15 +92,31 @@ def test_gather_last_norm_uses_window_normalisation_then_stats():
 
 def test_day_batches_filter_and_restandardise():
     features, labels = make_panels()
-    b = day_batches(labels, np.array([10, 11]), "cpu", with_label=True)
-    assert [x.day for x in b] == [10, 11]
+    b = day_batches(labels, np.array([10, 11]), "cpu", "train")
+    assert len(b) == 2 and [x.day for x in b] == [10, 11]
     assert b[0].stocks.tolist() == list(range(2, 24))  # stock 0 out of sample, stock 1 unlabelled
     y = b[0].label.numpy().astype(np.float64)
     assert abs(y.mean()) < 1e-6 and abs(y.std() - 1) < 1e-5
     raw = labels.feature("label")[10, 2:]
     np.testing.assert_allclose(y, (raw - raw.mean()) / raw.std(), atol=1e-5)
-    test = day_batches(labels, np.array([10]), "cpu", with_label=False)
-    assert test[0].stocks.tolist() == list(range(1, 24)) and test[0].label is None
+    assert b[0].target is None
+    valid = day_batches(labels, np.array([10]), "cpu", "valid")
+    assert valid[0].label is None and valid[0].stocks.tolist() == list(range(2, 24))
+    np.testing.assert_array_equal(valid[0].target, labels.feature("target")[10, 2:])
+    test = day_batches(labels, np.array([10]), "cpu", "test")
+    assert test[0].stocks.tolist() == list(range(1, 24)) and test[0].label is None and test[0].target is None
+    with pytest.raises(ValueError, match="use must be"):
+        day_batches(labels, np.array([10]), "cpu", "validation")
+
+
+def test_day_batches_skip_days_with_fewer_than_two_stocks():
+    features, labels = make_panels()
+    values = labels.values.copy()
+    values[11, 3:, 1] = np.nan  # day 11: only stock 2 keeps a label
+    labels = Panel(labels.dates, labels.codes, labels.features, values)
+    b = day_batches(labels, np.array([10, 11, 12]), "cpu", "train")
+    assert [x.day for x in b] == [10, 12]
+    assert [x.day for x in day_batches(labels, np.array([10, 11, 12]), "cpu", "test")] == [10, 11, 12]
 
 
 def test_rank_ic_by_hand_and_with_ties():
@@ -127,7 +143,7 @@ def test_validate_factor_corr_is_mean_abs_off_diagonal():
     u[:, 1] = -u[:, 0] + 0.3 * u[:, 1]
     u = (u - u.mean(0)) / u.std(0)
     features, labels = make_panels()
-    batches = day_batches(labels, np.array([10]), "cpu", with_label=True)
+    batches = day_batches(labels, np.array([10]), "cpu", "valid")
     ic, corr = validate(_FixedUnits(torch.tensor(u)), WindowSource(features, 5), batches)
     c = np.corrcoef(u.T)
     assert corr == pytest.approx(np.abs(c[~np.eye(3, dtype=bool)]).mean(), rel=1e-9)
@@ -160,7 +176,7 @@ def test_train_and_predict_writes_predictions_log_and_checkpoint(tmp_path):
     assert list(log.columns) == ["epoch", "train_loss", "valid_rank_ic", "valid_factor_corr", "seconds"]
     assert log["epoch"].tolist() == [1, 2, 3]
     ckpt = torch.load(out / "model.pt", weights_only=False)
-    assert ckpt["model_args"] == dict(n_features=3, hidden=8, n_factors=4, dropout=0.1, num_layers=1, checkpoint_segments=0)
+    assert ckpt["model_args"] == dict(n_features=3, hidden=8, n_factors=4, dropout=0.1, num_layers=1)
     assert ckpt["seed"] == 0 and ckpt["config"]["train"]["hidden"] == 8 and len(ckpt["fingerprint"]) == 64
     assert not (out / "model.pt.partial").exists()
     assert summary["stop_epoch"] == 3 and summary["best_valid_rank_ic"] == log["valid_rank_ic"].max()
@@ -181,12 +197,25 @@ def test_training_is_deterministic_and_seed_matters(tmp_path):
     assert not np.array_equal(pd.read_parquet(tmp_path / "c.parquet")["prediction"], pa_["prediction"])
 
 
+def test_panels_given_as_folders_train_the_same_model(tmp_path):
+    _, a = _run(tmp_path, "a", model="uni")
+    features, labels = make_panels()
+    features.save(tmp_path / "features")
+    labels.save(tmp_path / "labels")
+    b = tmp_path / "b"
+    train_and_predict(str(tmp_path / "features"), tmp_path / "labels", "day", "uni", 2022, 0, make_cfg(),
+                      b / "seed0.parquet", b / "log.csv", b / "model.pt")
+    pd.testing.assert_frame_equal(pd.read_parquet(a / "seed0.parquet"), pd.read_parquet(b / "seed0.parquet"))
+    fingerprints = [torch.load(d / "model.pt", weights_only=False)["fingerprint"] for d in (a, b)]
+    assert fingerprints[0] == fingerprints[1]
+
+
 def _prepared():
     features, labels = make_panels()
     split = split_days(features.dates, "day", 2022, make_cfg()["train"], 5)
     src = WindowSource(features, 5)
-    return (src, day_batches(labels, split.train, "cpu", True), day_batches(labels, split.valid, "cpu", True),
-            day_batches(labels, split.test, "cpu", False))
+    return (src, day_batches(labels, split.train, "cpu", "train"), day_batches(labels, split.valid, "cpu", "valid"),
+            day_batches(labels, split.test, "cpu", "test"))
 
 
 class _Killed(Exception):

@@ -19,10 +19,7 @@ import pandas as pd  # noqa: E402
 import torch  # noqa: E402
 
 from .panel import Panel  # noqa: E402
-from .rolling import split_days  # noqa: E402
-from .training import (  # noqa: E402
-    check_aligned, data_fingerprint, day_batches, model_arguments, resolve_device, train_one,
-)
+from .training import load_training_data, model_arguments, resolve_device, train_one  # noqa: E402
 from .windows import WindowSource  # noqa: E402
 
 # Report §2.4: the factor-count study is run with the orthogonal penalty λ = 20.
@@ -45,7 +42,7 @@ def _check_param(param: str) -> None:
         raise ValueError(f"unknown study parameter {param!r} (expected one of {sorted(STUDY_MODEL)})")
 
 
-def run_study_point(features: Panel, labels: Panel, cfg: dict, param: str, value, log_path,
+def run_study_point(features: Panel | str, labels: Panel | str, cfg: dict, param: str, value, log_path,
                     checkpoint_path=None, threads: int = 1) -> dict:
     """Train the model of one study point and write its epoch log; return the training summary.
 
@@ -53,7 +50,6 @@ def run_study_point(features: Panel, labels: Panel, cfg: dict, param: str, value
     """
     _check_param(param)
     torch.set_num_threads(threads)
-    check_aligned(features, labels)
     tcfg = copy.deepcopy(cfg["train"])
     tcfg[param] = int(value) if param == "n_factors" else float(value)
     if param == "n_factors":
@@ -62,14 +58,12 @@ def run_study_point(features: Panel, labels: Panel, cfg: dict, param: str, value
     dataset, seed = cfg["studies"]["dataset"], int(cfg["studies"]["seed"])
     year, window = int(tcfg["test_years"][0]), int(cfg["features"]["window"])
     device = resolve_device(tcfg["device"])
-    split = split_days(features.dates, dataset, year, tcfg, window)
-    source = WindowSource(features, window, device)
-    train = day_batches(labels, split.train, device, with_label=True)
-    valid = day_batches(labels, split.valid, device, with_label=True)
-    model_args = model_arguments(tcfg, len(features.features), model)
+    data = load_training_data(features, labels, dataset, year, tcfg, window, device)
+    source = WindowSource(data.features, window, device)
+    model_args = model_arguments(tcfg, len(data.features.features), model)
     record = {"dataset": dataset, "model": model, "year": year, "study": param, "value": value,
-              "config": cfg, "fingerprint": data_fingerprint(features, labels)}
-    _, summary = train_one(source, train, valid, model_args, tcfg, seed, log_path=log_path,
+              "config": cfg, "fingerprint": data.fingerprint}
+    _, summary = train_one(source, data.train, data.valid, model_args, tcfg, seed, log_path=log_path,
                            checkpoint_path=checkpoint_path, record=record)
     summary.update(param=param, value=value, model=model, dataset=dataset, year=year, seed=seed)
     return summary

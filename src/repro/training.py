@@ -17,6 +17,7 @@ import hashlib
 import logging
 import re
 import time
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,7 +30,7 @@ import torch
 from .atomic import atomic_file
 from .model import FactorGRU, batch_standardise, factor_loss
 from .panel import Panel
-from .rolling import split_days
+from .rolling import Split, split_days
 from .windows import WindowSource
 
 log = logging.getLogger(__name__)
@@ -39,12 +40,71 @@ LABEL_FEATURES = ["target", "label", "sample"]
 
 @dataclass
 class DayBatch:
-    """One trading day's cross-section: which stocks, their label (batch-standardised) and target."""
+    """One trading day's cross-section: which stocks, and their label (train) or target (valid)."""
 
     day: int
     stocks: torch.Tensor  # int64 [n], on the device
-    label: torch.Tensor | None  # float32 [n], on the device (None for test days)
-    target: np.ndarray | None  # float32 [n], the realised target for RankIC (None for test days)
+    label: torch.Tensor | None  # float32 [n] on the device, batch-standardised (train days only)
+    target: np.ndarray | None  # float32 [n], the realised target for RankIC (valid days only)
+
+
+class DayBatches(Sequence):
+    """The days of one split; `batches[i]` builds day i's DayBatch on demand.
+
+    One float32 matrix [days, N] holds, per stock-day, the label ("train"), the target ("valid")
+    or 1 ("test"), and NaN for stocks outside the day's batch: 4 bytes per stock-day, ⅙ of a
+    6-feature panel's bytes, instead of every day's index and label tensors held at once.
+    """
+
+    def __init__(self, days: np.ndarray, values: np.ndarray, use: str, device):
+        self.days, self.values, self.use, self.device = days, values, use, torch.device(device)
+
+    def __len__(self) -> int:
+        return len(self.days)
+
+    def __iter__(self):
+        return (self[i] for i in range(len(self)))
+
+    def __getitem__(self, i: int) -> DayBatch:
+        row = self.values[i]
+        stocks = np.flatnonzero(np.isfinite(row))
+        label = target = None
+        if self.use == "train":
+            # Re-standardised over exactly the batch's stocks (population std): only then is MSE
+            # against the batch-normed prediction 2 (1 − Pearson corr) (SPEC §4).
+            label = batch_standardise(torch.from_numpy(row[stocks])[:, None])[:, 0]
+            label = label.to(self.device, non_blocking=True)
+        elif self.use == "valid":
+            target = row[stocks]
+        # non_blocking: a copy from pageable host memory is staged at once, with no device sync.
+        return DayBatch(int(self.days[i]), torch.from_numpy(stocks).to(self.device, non_blocking=True), label, target)
+
+
+def day_batches(labels: Panel, days: np.ndarray, device, use: str) -> DayBatches:
+    """The day batches of one split, `use` "train", "valid" or "test" (see DayBatches).
+
+    A day's stocks: sample == 1, and for train/valid a finite label and target. Days with fewer
+    than 2 such stocks are skipped (a cross-section of one stock has no z-score).
+    """
+    if use not in ("train", "valid", "test"):
+        raise ValueError(f"use must be 'train', 'valid' or 'test', not {use!r}")
+    days = np.asarray(days, dtype=np.int64)
+    ok = labels.feature("sample")[days] == 1
+    if use == "test":
+        values = np.ones(ok.shape, np.float32)
+    else:
+        label, target = labels.feature("label")[days], labels.feature("target")[days]
+        ok &= np.isfinite(label) & np.isfinite(target)
+        values = (label if use == "train" else target).astype(np.float32, copy=False)  # a copy
+        del label, target
+    values[~ok] = np.nan
+    keep = ok.sum(axis=1) >= 2
+    log.info("%s: %d of %d days used (%d skipped with < 2 stocks); %d stock-days of %d in the %s",
+             use, int(keep.sum()), len(days), int((~keep).sum()), int(ok[keep].sum()), ok.size,
+             "sample" if use == "test" else "sample with a label")
+    if not keep.all():
+        days, values = days[keep], values[keep]
+    return DayBatches(days, values, use, device)
 
 
 def resolve_device(name: str) -> torch.device:
@@ -56,61 +116,61 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def check_aligned(features: Panel, labels: Panel) -> None:
-    missing = [f for f in LABEL_FEATURES if f not in labels.features]
-    if missing:
-        raise ValueError(f"labels panel lacks features {missing} (has {labels.features})")
-    if not np.array_equal(features.dates, labels.dates):
-        raise ValueError(f"feature and label panels have different dates "
-                         f"({len(features.dates)} vs {len(labels.dates)} days)")
-    if not np.array_equal(features.codes, labels.codes):
-        diff = np.setxor1d(features.codes, labels.codes)[:5]
-        raise ValueError(f"feature and label panels have different codes, e.g. {list(diff)}")
-
-
-def data_fingerprint(*panels: Panel) -> str:
-    """sha256 of shapes, dates, codes, feature names and a strided sample of the values."""
+def panel_digest(p: Panel) -> str:
+    """sha256 of a panel's shape, dates, codes, feature names and a strided sample of its values."""
     h = hashlib.sha256()
-    for p in panels:
-        h.update(repr(p.values.shape).encode())
-        h.update(p.dates.astype("datetime64[D]").astype(np.int64).tobytes())
-        h.update("\0".join(map(str, p.codes)).encode())
-        h.update("\0".join(p.features).encode())
-        flat = p.values.reshape(-1)
-        step = max(1, flat.size // 65536)
-        h.update(np.ascontiguousarray(flat[::step], dtype=np.float32).tobytes())
+    h.update(repr(p.values.shape).encode())
+    h.update(p.dates.astype("datetime64[D]").astype(np.int64).tobytes())
+    h.update("\0".join(map(str, p.codes)).encode())
+    h.update("\0".join(p.features).encode())
+    flat = p.values.reshape(-1)
+    step = max(1, flat.size // 65536)
+    h.update(np.ascontiguousarray(flat[::step], dtype=np.float32).tobytes())
     return h.hexdigest()
 
 
-def day_batches(labels: Panel, days: np.ndarray, device, with_label: bool) -> list[DayBatch]:
-    """Per-day stock sets: sample == 1 (and, for train/valid, a finite label and target).
+def data_fingerprint(*panels: Panel | str) -> str:
+    """The training data's fingerprint: sha256 over the panels' digests (a str is a digest)."""
+    return hashlib.sha256("".join(p if isinstance(p, str) else panel_digest(p) for p in panels).encode()).hexdigest()
 
-    The label is re-standardised over exactly the stocks of the batch (population std): the
-    labels panel z-scores over all sample stocks of the day, and only a batch-standardised label
-    makes MSE against the batch-normed prediction equal 2 (1 − Pearson corr) (SPEC §4).
+
+@dataclass
+class TrainingData:
+    """What one training job reads: the feature panel, its split and day batches, a fingerprint."""
+
+    features: Panel
+    split: Split
+    train: DayBatches
+    valid: DayBatches
+    test: DayBatches
+    fingerprint: str
+
+
+def load_training_data(features: Panel | str | Path, labels: Panel | str | Path, dataset: str, year: int,
+                       train_cfg: dict, window: int, device) -> TrainingData:
+    """Split and day batches of (dataset, test year); panels may be given as folders to load.
+
+    The labels are read first (memory-mapped), reduced to the day batches' one float32 matrix per
+    split, and released before the feature panel is read: the process never holds both panels.
     """
-    sample = labels.feature("sample")[days] == 1
-    label = labels.feature("label")[days]
-    target = labels.feature("target")[days]
-    if with_label:
-        sample &= np.isfinite(label) & np.isfinite(target)
-    out, skipped = [], 0
-    for i, day in enumerate(days):
-        stocks = np.flatnonzero(sample[i])
-        if len(stocks) < 2:  # a cross-section of one stock has no z-score
-            skipped += 1
-            continue
-        y = t = None
-        if with_label:
-            y = batch_standardise(torch.as_tensor(label[i, stocks], dtype=torch.float32)[:, None])[:, 0]
-            y = y.to(device)
-            t = target[i, stocks]
-        out.append(DayBatch(int(day), torch.as_tensor(stocks, dtype=torch.int64).to(device), y, t))
-    n_used = sum(len(b.stocks) for b in out)
-    log.info("%d of %d days used (%d skipped with < 2 stocks); %d stock-days of %d in the %s",
-             len(out), len(days), skipped, n_used, sample.size,
-             "sample with a label" if with_label else "sample")
-    return out
+    if not isinstance(labels, Panel):
+        labels = Panel.load(labels, mmap=True)
+    missing = [f for f in LABEL_FEATURES if f not in labels.features]
+    if missing:
+        raise ValueError(f"labels panel lacks features {missing} (has {labels.features})")
+    split = split_days(labels.dates, dataset, year, train_cfg, window)
+    train, valid, test = (day_batches(labels, getattr(split, use), device, use) for use in ("train", "valid", "test"))
+    labels_digest, dates, codes = panel_digest(labels), labels.dates, labels.codes
+    del labels  # closes a memory map opened here
+    if not isinstance(features, Panel):
+        features = Panel.load(features)
+    if not np.array_equal(features.dates, dates):
+        raise ValueError(f"feature and label panels have different dates "
+                         f"({len(features.dates)} vs {len(dates)} days)")
+    if not np.array_equal(features.codes, codes):
+        diff = np.setxor1d(features.codes, codes)[:5]
+        raise ValueError(f"feature and label panels have different codes, e.g. {list(diff)}")
+    return TrainingData(features, split, train, valid, test, data_fingerprint(panel_digest(features), labels_digest))
 
 
 def rank_ic(prediction: np.ndarray, target: np.ndarray) -> float:
@@ -128,7 +188,7 @@ def rank_ic(prediction: np.ndarray, target: np.ndarray) -> float:
 
 
 @torch.no_grad()
-def validate(model: FactorGRU, source: WindowSource, batches: list[DayBatch]) -> tuple[float, float]:
+def validate(model: FactorGRU, source: WindowSource, batches: Iterable[DayBatch]) -> tuple[float, float]:
     """(mean daily RankIC, mean absolute off-diagonal unit correlation; NaN for uni)."""
     model.eval()
     ics, corrs = [], []
@@ -171,10 +231,10 @@ def _write_log(rows: list[dict], path: Path | None) -> None:
 
 
 def train_epoch(model: FactorGRU, optimiser: torch.optim.Optimizer, source: WindowSource,
-                batches: list[DayBatch], ortho_lambda: float, clip_value: float) -> float:
+                batches: Iterable[DayBatch], ortho_lambda: float, clip_value: float) -> float:
     """One pass over `batches` in the given order (one optimiser step per day); mean loss."""
     model.train()
-    total = torch.zeros((), device=source.values.device)
+    total, n = torch.zeros((), device=source.values.device), 0
     for b in batches:
         prediction, units = model(source.gather(b.day, b.stocks))
         loss = factor_loss(prediction, units, b.label, ortho_lambda)
@@ -183,18 +243,18 @@ def train_epoch(model: FactorGRU, optimiser: torch.optim.Optimizer, source: Wind
         torch.nn.utils.clip_grad_value_(model.parameters(), clip_value)
         optimiser.step()
         total += loss.detach()  # summed on the device: no host sync per step
-    return float(total) / len(batches)
+        n += 1
+    return float(total) / n
 
 
 def model_arguments(train_cfg: dict, n_features: int, model: str) -> dict:
     """FactorGRU arguments from the `train` config: uni has one factor, multi `n_factors`."""
     return dict(n_features=n_features, hidden=int(train_cfg["hidden"]),
                 n_factors=1 if model == "uni" else int(train_cfg["n_factors"]),
-                dropout=float(train_cfg["dropout"]), num_layers=int(train_cfg["num_layers"]),
-                checkpoint_segments=int(train_cfg.get("checkpoint_segments", 0)))
+                dropout=float(train_cfg["dropout"]), num_layers=int(train_cfg["num_layers"]))
 
 
-def train_one(source: WindowSource, train: list[DayBatch], valid: list[DayBatch], model_args: dict,
+def train_one(source: WindowSource, train: DayBatches, valid: DayBatches, model_args: dict,
               train_cfg: dict, seed: int, log_path=None, checkpoint_path=None, record: dict | None = None,
               on_epoch_end=None) -> tuple[FactorGRU, dict]:
     """Train one model with early stopping on validation RankIC; return (best model, summary).
@@ -239,7 +299,7 @@ def train_one(source: WindowSource, train: list[DayBatch], valid: list[DayBatch]
         epoch += 1
         start = time.perf_counter()
         order = torch.randperm(len(train), generator=gen).tolist()
-        train_loss = train_epoch(model, optimiser, source, [train[i] for i in order], ortho_lambda, clip)
+        train_loss = train_epoch(model, optimiser, source, (train[i] for i in order), ortho_lambda, clip)
         valid_ic, factor_corr = validate(model, source, valid)
         if valid_ic > best_ic:  # NaN never improves
             best_ic, best_epoch, bad = valid_ic, epoch, 0
@@ -280,7 +340,7 @@ def train_one(source: WindowSource, train: list[DayBatch], valid: list[DayBatch]
 
 
 @torch.no_grad()
-def predict(model: FactorGRU, source: WindowSource, batches: list[DayBatch]) -> list[tuple[np.ndarray, np.ndarray]]:
+def predict(model: FactorGRU, source: WindowSource, batches: Iterable[DayBatch]) -> list[tuple[np.ndarray, np.ndarray]]:
     """(prediction [n], units [n, K]) per day batch; batch norms use that day's statistics."""
     model.eval()
     out = []
@@ -290,7 +350,7 @@ def predict(model: FactorGRU, source: WindowSource, batches: list[DayBatch]) -> 
     return out
 
 
-def write_predictions(path, dates: np.ndarray, codes: np.ndarray, batches: list[DayBatch], outputs,
+def write_predictions(path, dates: np.ndarray, codes: np.ndarray, batches: Iterable[DayBatch], outputs,
                       multi: bool) -> None:
     """Per-seed prediction parquet: date (date32), code (str), prediction (float32)[, unit_kk …]."""
     day_idx = np.concatenate([np.full(len(b.stocks), b.day) for b in batches]) if batches else np.zeros(0, int)
@@ -309,9 +369,11 @@ def write_predictions(path, dates: np.ndarray, codes: np.ndarray, batches: list[
         pq.write_table(pa.table(columns), tmp)
 
 
-def train_and_predict(features: Panel, labels: Panel, dataset: str, model: str, year: int, seed: int,
-                      cfg: dict, predictions_path, log_path, checkpoint_path, threads: int = 1) -> dict:
-    """Train one (dataset, model, test year, seed) and predict its test year (SPEC §5).
+def train_and_predict(features: Panel | str | Path, labels: Panel | str | Path, dataset: str, model: str,
+                      year: int, seed: int, cfg: dict, predictions_path, log_path, checkpoint_path,
+                      threads: int = 1) -> dict:
+    """Train one (dataset, model, test year, seed) and predict its test year (SPEC §5). The panels
+    may be given as folders: then the labels are read first and released (`load_training_data`).
 
     Writes the prediction parquet, the epoch log CSV and the checkpoint; returns the summary.
     """
@@ -322,15 +384,11 @@ def train_and_predict(features: Panel, labels: Panel, dataset: str, model: str, 
     device = resolve_device(tcfg["device"])
     if device.type == "cpu":
         torch.use_deterministic_algorithms(True, warn_only=True)
-    check_aligned(features, labels)
-    split = split_days(features.dates, dataset, year, tcfg, window)
+    data = load_training_data(features, labels, dataset, year, tcfg, window, device)
+    features, train, valid, test = data.features, data.train, data.valid, data.test
     source = WindowSource(features, window, device)
-    train = day_batches(labels, split.train, device, with_label=True)
-    valid = day_batches(labels, split.valid, device, with_label=True)
-    test = day_batches(labels, split.test, device, with_label=False)
     model_args = model_arguments(tcfg, len(features.features), model)
-    record = {"dataset": dataset, "model": model, "year": year, "config": cfg,
-              "fingerprint": data_fingerprint(features, labels)}
+    record = {"dataset": dataset, "model": model, "year": year, "config": cfg, "fingerprint": data.fingerprint}
     log.info("%s/%s/%d seed %d: %d train, %d valid, %d test days on %s", dataset, model, year, seed,
              len(train), len(valid), len(test), device)
     net, summary = train_one(source, train, valid, model_args, tcfg, seed, log_path=log_path,

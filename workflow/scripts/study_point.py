@@ -4,12 +4,11 @@ log_to(snakemake.log[0])
 import json
 
 from repro.atomic import atomic_file
-from repro.panel import Panel
 from repro.studies import run_study_point
 
 summary = run_study_point(
-    Panel.load(snakemake.input.features),
-    Panel.load(snakemake.input.labels),
+    snakemake.input.features,  # folders: labels are read first, then released
+    snakemake.input.labels,
     snakemake.params.config,
     snakemake.wildcards.param,
     snakemake.params.value,

@@ -1,13 +1,12 @@
 from repro.joblog import log_to
 
 log_to(snakemake.log[0])
-from repro.panel import Panel
 from repro.training import train_and_predict
 
 w = snakemake.wildcards
 train_and_predict(
-    Panel.load(snakemake.input.features),
-    Panel.load(snakemake.input.labels),
+    snakemake.input.features,  # folders: labels are read first, then released
+    snakemake.input.labels,
     dataset=w.dataset,
     model=w.model,
     year=int(w.year),
