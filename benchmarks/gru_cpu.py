@@ -12,18 +12,11 @@ per step and peak RSS growth over the RSS after imports.
 from __future__ import annotations
 
 import argparse
-import resource
 import subprocess
 import sys
 import time
 
-
-def rss_mb() -> float:
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
+from memory import peak_rss_mb, rss_mb  # benchmarks/memory.py
 
 
 def child(mode: str, stocks: int, window: int, hidden: int, steps: int, threads: int) -> None:
@@ -50,7 +43,7 @@ def child(mode: str, stocks: int, window: int, hidden: int, steps: int, threads:
     for _ in range(steps):
         step()
     seconds = (time.perf_counter() - start) / steps
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 - base
+    peak = peak_rss_mb() - base
     print(f"{mode:>10}: {seconds * 1000:9.2f} ms per step, peak RSS growth {peak:6.0f} MiB")
 
 

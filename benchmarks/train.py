@@ -20,13 +20,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
+from memory import peak_rss_mb, rss_mb  # benchmarks/memory.py
 
 from repro.model import FactorGRU, factor_loss
 from repro.training import load_training_data, resolve_device, train_epoch
@@ -35,16 +35,6 @@ from repro.windows import WindowSource
 DAYS_PER_YEAR = 243
 
 
-def rss_mb() -> float:
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
-
-
-def peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
 def sync(device):
