@@ -155,3 +155,14 @@ def test_table17_names_match_classic_module():
 
     assert list(ev.table17()["factor"]) == CLASSIC_FACTORS
     assert ev.DAILY_CLASSIC + ev.INTRADAY_CLASSIC == CLASSIC_FACTORS
+
+
+def test_load_factor_panels_reads_the_declared_folders_only(tmp_path):
+    dates, codes = np.array(["2022-01-04", "2022-01-05"], dtype="datetime64[D]"), ["A", "B"]
+    for dataset, model in [("day", "uni"), ("ms", "multi"), ("l2", "uni")]:
+        Panel(dates, codes, ["factor"], np.zeros((2, 2, 1), np.float32)).save(tmp_path / dataset / model)
+    declared = [tmp_path / "day" / "uni", str(tmp_path / "ms" / "multi")]  # l2/uni is on disk, undeclared
+    assert sorted(ev.load_factor_panels(declared)) == [("multi", "ms"), ("uni", "day")]
+    assert list(ev.load_factor_panels(declared, models=("multi",))) == [("multi", "ms")]
+    with pytest.raises(ValueError, match="must end in"):
+        ev.load_factor_panels([tmp_path / "day"])

@@ -165,17 +165,19 @@ def align(panel: Panel, features: list[str], dates, codes, days: np.ndarray | No
     return out
 
 
-def load_factor_panels(factors_dir, datasets=tuple(DATASETS), models=tuple(MODELS), mmap: bool = True) -> dict:
-    """{(model, dataset): Panel} for every `factors_dir/{dataset}/{model}` panel present (the
-    others are logged as missing)."""
+def load_factor_panels(paths, models=tuple(MODELS), mmap: bool = True) -> dict:
+    """{(model, dataset): Panel} from factor panel folders `…/{dataset}/{model}` (the rule's
+    declared inputs, so nothing stale or undeclared is read), keeping `models`. A dataset the
+    configuration does not train simply has no entry; its table cells are NaN."""
     out = {}
-    for d in datasets:
-        for m in models:
-            path = Path(factors_dir) / d / m
-            if (path / "meta.json").exists():
-                out[(m, d)] = Panel.load(path, mmap=mmap)
-            else:
-                log.warning("no factor panel at %s: its cells are NaN", path)
+    for path in map(Path, [paths] if isinstance(paths, (str, Path)) else paths):
+        dataset, model = path.parts[-2:]
+        if dataset not in DATASETS or model not in MODELS:
+            raise ValueError(f"{path}: a factor panel folder must end in {{dataset}}/{{model}} with dataset in "
+                             f"{list(DATASETS)} and model in {list(MODELS)}")
+        if model in models:
+            out[(model, dataset)] = Panel.load(path, mmap=mmap)
+    log.info("factor panels: %s", sorted(out))
     return out
 
 

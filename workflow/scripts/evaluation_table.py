@@ -10,6 +10,6 @@ ctx = EvalContext.build(
 )
 classic = Panel.load(snakemake.input.classic, mmap=True) if snakemake.input.classic else None
 table = build_table(
-    int(snakemake.wildcards.table), ctx, load_factor_panels("results/factors"), classic
+    int(snakemake.wildcards.table), ctx, load_factor_panels(snakemake.input.factors), classic
 )
 write_table(table, snakemake.output[0])

@@ -9,5 +9,5 @@ from repro.synth import load_oracle
 market = load_market(snakemake.params.data)
 ctx = EvalContext.build(market, Panel.load(snakemake.input.labels), snakemake.params.evaluate)
 oracle = load_oracle(snakemake.params.data["path"], market.dates, market.codes)
-table = oracle_recovery(ctx, load_factor_panels("results/factors"), oracle)
+table = oracle_recovery(ctx, load_factor_panels(snakemake.input.factors), oracle)
 write_table(table, snakemake.output[0])

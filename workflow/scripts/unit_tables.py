@@ -17,6 +17,6 @@ from repro.panel import Panel
 ctx = EvalContext.build(
     load_market(snakemake.params.data), Panel.load(snakemake.input.labels), snakemake.params.evaluate
 )
-units = unit_statistics(ctx, load_factor_panels("results/factors", models=("multi",)))
+units = unit_statistics(ctx, load_factor_panels(snakemake.input.factors, models=("multi",)))
 write_table(table6(units), snakemake.output.table6)
 plot_unit_histograms(units, Path(snakemake.output.figures[0]).parent)
