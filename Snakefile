@@ -16,6 +16,7 @@ include: "rules/data.smk"
 include: "rules/features.smk"
 include: "rules/train.smk"
 include: "rules/studies.smk"
+include: "rules/diagrams.smk"
 include: "rules/evaluate.smk"
 
 

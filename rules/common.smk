@@ -98,6 +98,6 @@ def factor_panels():
 
 def all_targets():
     tables = [f"results/table{n}.csv" for n in range(1, 18)]
-    figures = [f"results/figures/fig{n}.png" for n in range(6, 18)]
+    figures = [f"results/figures/fig{n}.png" for n in range(1, 18)]
     extra = ["results/headline.csv"] + ["results/oracle_recovery.csv"] * SYNTHETIC
     return tables + figures + extra
