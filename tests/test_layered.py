@@ -77,6 +77,19 @@ def test_layered_by_hand():
     assert s["top_ann_excess"] == pytest.approx(annualised_return(np.array(top) - bench))
 
 
+
+def test_without_trading_rules_limit_names_trade_like_any_other():
+    factor = np.zeros((9, 4))
+    factor[1] = [1, 2, 3, 4]
+    factor[6] = [4, 3, 2, 1]
+    res = layered_backtest(factor, _hand_market(), np.ones((9, 4), bool), 2, DATES, trading_rules=False)
+    # day 17: top = {0, 1} bought at equal weight (stock 0's limit-up and stock 2's limit-down ignored)
+    assert res.group_returns[-1, 1] == pytest.approx(0.5 * 0.02 + 0.5 * 0.04)
+    assert res.group_returns[-1, 0] == pytest.approx(0.5 * 0.06 + 0.5 * 0.08)
+    np.testing.assert_allclose(res.turnover, [[1.0, 1.0]], atol=1e-12)  # the whole top group swapped
+    ruled = layered_backtest(factor, _hand_market(), np.ones((9, 4), bool), 2, DATES)
+    np.testing.assert_allclose(res.group_returns[:-1], ruled.group_returns[:-1], atol=1e-12)
+
 def test_suspended_name_with_missing_close_keeps_value_and_books_move_on_resumption():
     close = np.full((9, 2), 10.0)
     close[4:7, 0] = np.nan  # suspended, no price

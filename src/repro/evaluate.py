@@ -91,6 +91,7 @@ class EvalContext:
     ic_step: int = 10
     groups: int = 20
     index_groups: int = 5
+    trading_rules: bool = True
     lags: tuple = (0, 5, 10, 15, 20)
     universes: tuple = tuple(UNIVERSES)
     _cache: dict = field(default_factory=dict, repr=False)
@@ -101,7 +102,8 @@ class EvalContext:
         cfg = dict(eval_cfg or {})
         target = align(labels, ["target"], market.dates, market.codes)[:, :, 0]
         sample = align(labels, ["sample"], market.dates, market.codes)[:, :, 0] > 0.5
-        keys = ("start", "end", "decay_start", "ic_step", "groups", "index_groups", "lags", "universes")
+        keys = ("start", "end", "decay_start", "ic_step", "groups", "index_groups", "trading_rules", "lags",
+                "universes")
         kw = {k: cfg[k] for k in keys if k in cfg}
         for k in ("lags", "universes"):
             if k in kw:
@@ -251,7 +253,8 @@ def _layered_stats(ctx: EvalContext, x, mask, n_groups: int) -> dict:
     if x is None or mask is None:
         return dict.fromkeys(keys, np.nan)
     arrays, returns = ctx.trading()
-    res = layered_backtest(x, arrays, mask, n_groups, ctx.dates, ctx.start, ctx.end, returns=returns)
+    res = layered_backtest(x, arrays, mask, n_groups, ctx.dates, ctx.start, ctx.end, returns=returns,
+                           trading_rules=ctx.trading_rules)
     return res.summary()
 
 

@@ -156,12 +156,14 @@ def rebalance(w_old: np.ndarray, target: np.ndarray, can_buy: np.ndarray, can_se
 
 
 def layered_backtest(factor, market, universe_mask, n_groups: int, dates, start=None, end=None,
-                     returns: np.ndarray | None = None) -> LayeredResult:
+                     returns: np.ndarray | None = None, trading_rules: bool = True) -> LayeredResult:
     """Weekly layered test of `factor` [D, N] over [start, end] of `dates`.
 
     market: a `repro.market.Market` or a `TradingArrays`. universe_mask: bool [D, N], the
     stocks eligible on each signal day. `returns` may pass precomputed
-    `TradingArrays.daily_returns()` to share them between calls.
+    `TradingArrays.daily_returns()` to share them between calls. `trading_rules=False` drops
+    the A-share rules at execution (every name can be bought and sold, suspended or at a price
+    limit: the frictionless test of most factor libraries), for comparison.
     """
     trading = market if isinstance(market, TradingArrays) else TradingArrays.from_market(market)
     dates = np.asarray(dates, dtype="datetime64[D]")
@@ -203,9 +205,12 @@ def layered_backtest(factor, market, universe_mask, n_groups: int, dates, start=
         target = np.zeros((P, n_stocks), dtype=bool)
         target[groups[groups >= 0], np.flatnonzero(groups >= 0)] = True
         target[-1] = groups >= 0
-        susp = np.asarray(trading.suspended[t], dtype=bool)
-        can_buy = ~susp & ~np.asarray(trading.limit_up_hit[t], dtype=bool)
-        can_sell = ~susp & ~np.asarray(trading.limit_down_hit[t], dtype=bool)
+        if trading_rules:
+            susp = np.asarray(trading.suspended[t], dtype=bool)
+            can_buy = ~susp & ~np.asarray(trading.limit_up_hit[t], dtype=bool)
+            can_sell = ~susp & ~np.asarray(trading.limit_down_hit[t], dtype=bool)
+        else:
+            can_buy = can_sell = np.ones(n_stocks, dtype=bool)
         w, turnover = rebalance(w, target, can_buy, can_sell)
         if started:
             turns.append(turnover)
