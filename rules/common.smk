@@ -72,6 +72,15 @@ def seed_predictions(wildcards):
     )
 
 
+def config_sections(*sections, **parts):
+    """The parts of the config a job reads, passed as its params. Snakemake reruns a job whose
+    params changed, so training given the whole config would rerun on any evaluation setting.
+    `parts` picks single keys of a section, e.g. studies=("dataset", "seed")."""
+    out = {k: config[k] for k in sections}
+    out.update({k: {key: config[k][key] for key in keys} for k, keys in parts.items()})
+    return out
+
+
 def study_param(wildcards):
     return STUDY_TABLES[int(wildcards.table)]
 

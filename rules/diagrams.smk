@@ -17,7 +17,7 @@ rule diagrams:
     conda:
         "../envs/repro.yaml"
     params:
-        config=config,
+        config=config_sections("features", "train"),
         datasets=DATASETS,
     script:
         "../workflow/scripts/diagrams.py"

@@ -17,7 +17,7 @@ rule study_point:
         runtime=240,
         gpu=1 if config["train"]["device"] == "cuda" else 0,
     params:
-        config=config,
+        config=config_sections("features", "train", studies=("dataset", "seed")),
         value=study_value,
     script:
         "../workflow/scripts/study_point.py"
@@ -37,7 +37,7 @@ rule settings_table:
     conda:
         "../envs/repro.yaml"
     params:
-        config=config,
+        config=config_sections("features", "train"),
     script:
         "../workflow/scripts/settings_table.py"
 

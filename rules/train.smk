@@ -18,7 +18,7 @@ rule train:
         runtime=240,
         gpu=1 if config["train"]["device"] == "cuda" else 0,
     params:
-        config=config,
+        config=config_sections("features", "train"),
     script:
         "../workflow/scripts/train.py"
 

@@ -60,6 +60,18 @@ def test_rerun_is_a_no_op(workdir):
     assert "Nothing to be done" in res.stdout + res.stderr
 
 
+
+def test_an_evaluation_setting_reruns_no_training(workdir):
+    # Rules receive only the config sections they read: an evaluation switch re-evaluates only.
+    (workdir / "config" / "frictionless.yaml").write_text("evaluate:\n  trading_rules: false\n")
+    cmd = [sys.executable, "-m", "snakemake", "--cores", "2", "--dry-run",
+           "--configfile", "config/tiny.yaml", "config/frictionless.yaml"]
+    res = subprocess.run(cmd, cwd=workdir, capture_output=True, text=True)
+    assert res.returncode == 0, res.stdout + res.stderr
+    planned = set(re.findall(r"^rule (\w+):", res.stdout, re.M))
+    assert "evaluation_table" in planned, res.stdout[-3000:]
+    assert not planned & {"synth", "labels", "day_features", "train", "average_seeds", "study_point"}, planned
+
 def test_parquet_source_plans_the_same_dag_without_synth(workdir):
     # The tiny synthetic market is a valid parquet-contract folder: point the config at it.
     res = _snakemake(workdir, "--dry-run", "--forceall", "--config",
