@@ -31,9 +31,10 @@ class _GRULayer(torch.autograd.Function):
     """One GRU layer over a time-major sequence with nn.GRU's equations and weights, whose backward
     pass keeps only the hidden states h_0 … h_T and recomputes each step's gates.
 
-    nn.GRU on a CPU keeps every step's gate tensors for backward: about 2.5× the feature panel
-    for one 4,500-stock day at T = 40, H = 64 (docs/benchmarks.md). This layer keeps
-    (T + 1) · n · H floats and is as fast on a CPU; on CUDA FactorGRU uses cuDNN's GRU instead.
+    nn.GRU on a CPU keeps every step's gate tensors for backward: +648 MiB peak for one
+    4,500-stock day at T = 40, H = 64, against +129 MiB here, and this layer is no slower
+    (benchmarks/gru_cpu.py, docs/benchmarks.md). It keeps (T + 1) · n · H floats; on CUDA
+    FactorGRU uses cuDNN's GRU instead.
         r = σ(W_ir x + b_ir + W_hr h + b_hr),  z = σ(W_iz x + b_iz + W_hz h + b_hz)
         c = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn)),  h' = (1 − z) ⊙ c + z ⊙ h
     """
