@@ -31,8 +31,8 @@ class _GRULayer(torch.autograd.Function):
     """One GRU layer over a time-major sequence with nn.GRU's equations and weights, whose backward
     pass keeps only the hidden states h_0 … h_T and recomputes each step's gates.
 
-    nn.GRU on a CPU keeps every step's gate tensors for backward: +648 MiB peak for one
-    4,500-stock day at T = 40, H = 64, against +129 MiB here, and this layer is no slower
+    nn.GRU on a CPU keeps every step's gate tensors for backward: +681 MiB peak for one
+    4,500-stock day at T = 40, H = 64, against +130 MiB here, and this layer is no slower
     (benchmarks/gru_cpu.py, docs/benchmarks.md). It keeps (T + 1) · n · H floats; on CUDA
     FactorGRU uses cuDNN's GRU instead.
         r = σ(W_ir x + b_ir + W_hr h + b_hr),  z = σ(W_iz x + b_iz + W_hz h + b_hz)
