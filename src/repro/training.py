@@ -28,14 +28,13 @@ import pyarrow.parquet as pq
 import torch
 
 from .atomic import atomic_file
+from .labels import LABEL_FEATURES
 from .model import FactorGRU, batch_standardise, factor_loss
 from .panel import Panel
-from .rolling import Split, split_days
+from .rolling import split_days
 from .windows import WindowSource
 
 log = logging.getLogger(__name__)
-
-LABEL_FEATURES = ["target", "label", "sample"]
 
 
 @dataclass
@@ -129,17 +128,16 @@ def panel_digest(p: Panel) -> str:
     return h.hexdigest()
 
 
-def data_fingerprint(*panels: Panel | str) -> str:
-    """The training data's fingerprint: sha256 over the panels' digests (a str is a digest)."""
-    return hashlib.sha256("".join(p if isinstance(p, str) else panel_digest(p) for p in panels).encode()).hexdigest()
+def data_fingerprint(*digests: str) -> str:
+    """The training data's fingerprint: sha256 over its panels' `panel_digest`s."""
+    return hashlib.sha256("".join(digests).encode()).hexdigest()
 
 
 @dataclass
 class TrainingData:
-    """What one training job reads: the feature panel, its split and day batches, a fingerprint."""
+    """What one training job reads: the feature panel, its day batches, a fingerprint."""
 
     features: Panel
-    split: Split
     train: DayBatches
     valid: DayBatches
     test: DayBatches
@@ -170,7 +168,7 @@ def load_training_data(features: Panel | str | Path, labels: Panel | str | Path,
     if not np.array_equal(features.codes, codes):
         diff = np.setxor1d(features.codes, codes)[:5]
         raise ValueError(f"feature and label panels have different codes, e.g. {list(diff)}")
-    return TrainingData(features, split, train, valid, test, data_fingerprint(panel_digest(features), labels_digest))
+    return TrainingData(features, train, valid, test, data_fingerprint(panel_digest(features), labels_digest))
 
 
 def rank_ic(prediction: np.ndarray, target: np.ndarray) -> float:
