@@ -19,7 +19,6 @@ Prints:
 from __future__ import annotations
 
 import argparse
-import json
 import tempfile
 import time
 from pathlib import Path
@@ -29,6 +28,7 @@ import torch
 from memory import peak_rss_mb, rss_mb  # benchmarks/memory.py
 
 from repro.model import FactorGRU, factor_loss
+from repro.panel import write_meta
 from repro.training import load_training_data, resolve_device, train_epoch
 from repro.windows import WindowSource
 
@@ -50,7 +50,7 @@ def calendar(years: list[int], first_days: int) -> np.ndarray:
 
 
 def write_panel(path: Path, dates, codes, features, attrs, day_chunk) -> int:
-    """A Panel folder (values.npy + meta.json, as Panel.save writes it), values written in
+    """A Panel folder (values.npy + `repro.panel.write_meta`'s meta.json), values written in
     chunks of days from `day_chunk(start, stop)`, so the whole array is never in memory."""
     path.mkdir(parents=True)
     shape = (len(dates), len(codes), len(features))
@@ -59,8 +59,7 @@ def write_panel(path: Path, dates, codes, features, attrs, day_chunk) -> int:
         for start in range(0, shape[0], 64):
             stop = min(start + 64, shape[0])
             f.write(np.ascontiguousarray(day_chunk(start, stop), dtype=np.float32).tobytes())
-    meta = {"dates": [str(d) for d in dates], "codes": list(codes), "features": features, "attrs": attrs}
-    (path / "meta.json").write_text(json.dumps(meta))
+    write_meta(path, dates, codes, features, attrs)
     return int(np.prod(shape)) * 4
 
 

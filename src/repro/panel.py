@@ -44,13 +44,7 @@ class Panel:
     def save(self, path: str | os.PathLike) -> None:
         with atomic_dir(path) as tmp:
             np.save(tmp / "values.npy", np.ascontiguousarray(self.values, dtype=np.float32))
-            meta = {
-                "dates": [str(d) for d in self.dates],
-                "codes": [str(c) for c in self.codes],
-                "features": self.features,
-                "attrs": self.attrs,
-            }
-            (tmp / "meta.json").write_text(json.dumps(meta, indent=1, default=_json_default))
+            write_meta(tmp, self.dates, self.codes, self.features, self.attrs)
 
     @classmethod
     def load(cls, path: str | os.PathLike, mmap: bool = False) -> "Panel":
@@ -64,6 +58,17 @@ class Panel:
             values=values,
             attrs=meta.get("attrs", {}),
         )
+
+
+def write_meta(folder: Path, dates, codes, features, attrs: dict) -> None:
+    """A panel folder's meta.json (dates, codes, feature names, attrs), as `Panel.load` reads it."""
+    meta = {
+        "dates": [str(d) for d in dates],
+        "codes": [str(c) for c in codes],
+        "features": list(features),
+        "attrs": attrs,
+    }
+    (Path(folder) / "meta.json").write_text(json.dumps(meta, indent=1, default=_json_default))
 
 
 def _json_default(obj):
