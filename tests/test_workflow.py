@@ -63,6 +63,7 @@ def test_rerun_is_a_no_op(workdir):
 
 def test_an_evaluation_setting_reruns_no_training(workdir):
     # Rules receive only the config sections they read: an evaluation switch re-evaluates only.
+    assert _snakemake(workdir).returncode == 0  # a no-op after test_tiny_config_builds_every_target
     (workdir / "config" / "frictionless.yaml").write_text("evaluate:\n  trading_rules: false\n")
     cmd = [sys.executable, "-m", "snakemake", "--cores", "2", "--dry-run",
            "--configfile", "config/tiny.yaml", "config/frictionless.yaml"]
