@@ -3,8 +3,14 @@
 import os
 from pathlib import Path
 
+from repro import targets
 from repro.config import validate_config
 from repro.data import available_datasets, data_years
+from repro.vocabulary import (
+    DATASETS as ALL_DATASETS,
+    INTRADAY_DATASETS,
+    MODELS as ALL_MODELS,
+)
 
 validate_config(config, source="workflow config")
 
@@ -21,23 +27,18 @@ DATA = config["data"]
 DATA_PATH = DATA["path"]
 SYNTHETIC = DATA["source"] == "synthetic"
 DATASETS = [d for d in config["train"]["datasets"] if d in available_datasets(DATA)]
-INTRADAY = [d for d in DATASETS if d in ("ms", "l2")]
+INTRADAY = [d for d in DATASETS if d in INTRADAY_DATASETS]
 MODELS = config["train"]["models"]
 SEEDS = config["train"]["seeds"]
 TEST_YEARS = config["train"]["test_years"]
 YEARS = data_years(DATA, config["synthetic"])
-STUDY_TABLES = {
-    2: "lr",
-    3: "dropout",
-    4: "ortho_lambda",
-    5: "n_factors",
-}  # report table -> studied key
+STUDY_TABLES = targets.STUDY_PARAMS  # report table -> studied key
 
 
 wildcard_constraints:
-    dataset="|".join(["day", "ms", "l2"]),
-    intraday="|".join(["ms", "l2"]),
-    model="|".join(["uni", "multi"]),
+    dataset="|".join(ALL_DATASETS),
+    intraday="|".join(INTRADAY_DATASETS),
+    model="|".join(ALL_MODELS),
     year=r"\d{4}",
     seed=r"\d+",
     param="|".join(STUDY_TABLES.values()),
@@ -98,7 +99,8 @@ def study_value(wildcards):
 
 
 def classic_panel(wildcards):
-    return "results/features/classic" if int(wildcards.table) in (15, 16) else []
+    needs = "classic" in targets.TARGETS[f"table{wildcards.table}"].inputs
+    return "results/features/classic" if needs else []
 
 
 def factor_panels():
@@ -106,7 +108,22 @@ def factor_panels():
 
 
 def all_targets():
-    tables = [f"results/table{n}.csv" for n in range(1, 18)]
-    figures = [f"results/figures/fig{n}.png" for n in range(1, 18)]
-    extra = ["results/headline.csv"] + ["results/oracle_recovery.csv"] * SYNTHETIC
-    return tables + figures + extra
+    """Every table and figure of the registry (repro.targets)."""
+    return targets.all_paths(SYNTHETIC)
+
+
+def reported(name, path=None):
+    """A registry target as a report() output (its caption and category); `path` overrides
+    the target's own path for outputs with wildcards."""
+    t = targets.TARGETS[name]
+    return report(path or t.path, caption=f"../{t.caption}", category=t.category)
+
+
+def reported_figures(rule):
+    """The figures of the registry a rule writes, as report() outputs."""
+    return [reported(t.name) for t in targets.of_rule(rule) if t.is_figure]
+
+
+def numbers_of(rule):
+    """Wildcard constraint matching the table numbers a rule writes."""
+    return "|".join(str(n) for n in targets.numbers(rule))

@@ -2,14 +2,7 @@ rule diagrams:
     input:
         labels="results/labels",
     output:
-        [
-            report(
-                f"results/figures/fig{n}.png",
-                caption="../docs/captions/diagrams.rst",
-                category="Method",
-            )
-            for n in range(1, 6)
-        ],
+        reported_figures("diagrams"),
     log:
         "logs/figures/diagrams.log",
     benchmark:

@@ -5,19 +5,8 @@ rule unit_tables:
         labels="results/labels",
         factors=factor_panels(),
     output:
-        table6=report(
-            "results/table6.csv",
-            caption="../docs/captions/evaluation.rst",
-            category="Evaluation",
-        ),
-        figures=[
-            report(
-                f"results/figures/fig{n}.png",
-                caption="../docs/captions/evaluation.rst",
-                category="Evaluation",
-            )
-            for n in range(12, 18)
-        ],
+        table6=reported("table6"),
+        figures=reported_figures("unit_tables"),
     log:
         "logs/tables/table6.log",
     benchmark:
@@ -53,7 +42,7 @@ rule evaluation_table:
     benchmark:
         "results/benchmarks/tables/table{table}.tsv"
     wildcard_constraints:
-        table="|".join(str(n) for n in range(7, 17)),
+        table=numbers_of("evaluation_table"),
     conda:
         "../envs/repro.yaml"
     threads: 1
@@ -69,11 +58,7 @@ rule evaluation_table:
 
 rule definitions_table:
     output:
-        report(
-            "results/table17.csv",
-            caption="../docs/captions/evaluation.rst",
-            category="Evaluation",
-        ),
+        reported("table17"),
     log:
         "logs/tables/table17.log",
     benchmark:
@@ -106,11 +91,7 @@ rule oracle_recovery:
         labels="results/labels",
         factors=factor_panels(),
     output:
-        report(
-            "results/oracle_recovery.csv",
-            caption="../docs/captions/oracle.rst",
-            category="Evaluation",
-        ),
+        reported("oracle_recovery"),
     log:
         "logs/tables/oracle_recovery.log",
     benchmark:

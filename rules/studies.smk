@@ -25,11 +25,7 @@ rule study_point:
 
 rule settings_table:
     output:
-        report(
-            "results/table1.csv",
-            caption="../docs/captions/table1.rst",
-            category="Training",
-        ),
+        reported("table1"),
     log:
         "logs/tables/table1.log",
     benchmark:
@@ -56,7 +52,7 @@ rule study_table:
     benchmark:
         "results/benchmarks/tables/table{table}.tsv"
     wildcard_constraints:
-        table="|".join(str(n) for n in STUDY_TABLES),
+        table=numbers_of("study_table"),
     conda:
         "../envs/repro.yaml"
     params:
@@ -76,14 +72,7 @@ rule study_figures:
             value=config["studies"]["n_factors"],
         ),
     output:
-        [
-            report(
-                f"results/figures/fig{n}.png",
-                caption="../docs/captions/studies.rst",
-                category="Studies",
-            )
-            for n in range(6, 12)
-        ],
+        reported_figures("study_figures"),
     log:
         "logs/figures/studies.log",
     benchmark:

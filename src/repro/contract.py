@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .vocabulary import INDICES
+
 # Each table: column -> (dtype family, unit / meaning). dtype families: "date", "str",
 # "int", "float", "bool". Readers cast within a family (float32/float64 both pass "float").
 CALENDAR = {"date": ("date", "trading day, ascending")}
@@ -88,7 +90,7 @@ L2 = {
     "cancel_sell_amount": ("float", "cancelled sell orders, CNY"),
 }
 
-INDEX_NAMES = ("csi300", "csi500", "csi1000")
+INDEX_NAMES = INDICES  # the vocabulary's names, as the index_weights table spells them
 INDEX_WEIGHTS = {
     "date": ("date", "effective date; holds until the next date present for that index"),
     "index": ("str", "csi300 | csi500 | csi1000"),

@@ -40,12 +40,11 @@ from .metrics.layered import TradingArrays, layered_backtest
 from .metrics.rank_ic import ic_summary, rank_ic_series, window_days
 from .metrics.units import mean_abs_unit_corr, unit_ic_stats
 from .panel import Panel
+from .targets import TARGETS
+from .vocabulary import COMPOSITE, DATASETS, MODELS, UNIVERSES
 
 log = logging.getLogger(__name__)
 
-DATASETS = ["day", "ms", "l2"]
-MODELS = ["uni", "multi"]
-UNIVERSES = ["all", "csi300", "csi500", "csi1000"]
 DAILY_CLASSIC = ["ret", "vol", "lnto", "ivol", "ivr", "lnamihud", "apb_5d"]  # table 15
 INTRADAY_CLASSIC = ["skew", "kurt", "jump", "mom", "apb", "sdvhhi", "sdvvol", "arpp"]  # table 16
 UNIT_FIGURES = {12: ("day", "rank_ic_mean"), 13: ("day", "rank_ic_ir"), 14: ("ms", "rank_ic_mean"),
@@ -93,7 +92,7 @@ class EvalContext:
     index_groups: int = 5
     trading_rules: bool = True
     lags: tuple = (0, 5, 10, 15, 20)
-    universes: tuple = tuple(UNIVERSES)
+    universes: tuple = UNIVERSES
     _cache: dict = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -209,7 +208,7 @@ def _with_avg(ctx: EvalContext, factors: dict, model: str) -> dict:
     key = ("avg", model, tuple(sorted((k, id(v)) for k, v in factors.items() if k[0] == model)))
     if key not in ctx._cache:
         arrays = _factor_arrays(ctx, factors, model)
-        arrays["avg"] = composite(ctx, arrays)
+        arrays[COMPOSITE] = composite(ctx, arrays)
         ctx._cache[key] = arrays
     return ctx._cache[key]
 
@@ -380,7 +379,7 @@ def table8(ctx: EvalContext, factors: dict) -> pd.DataFrame:
 def correlation_table(ctx: EvalContext, factors: dict, model: str) -> pd.DataFrame:
     """Tables 9 (uni) / 10 (multi): day, ms, l2, avg; Spearman below the diagonal, Pearson above."""
     arrays = _with_avg(ctx, factors, model)
-    names = DATASETS + ["avg"]
+    names = [*DATASETS, COMPOSITE]
     nan = np.full(ctx.market.shape, np.nan)
     full = {n: arrays[n] if arrays.get(n) is not None else nan for n in names}
     sp, pe = mean_cross_corr(full, ctx.mask("all"), ctx.ic_days())
@@ -402,11 +401,11 @@ def decay_table(ctx: EvalContext, factors: dict, model: str) -> pd.DataFrame:
     days = ctx.ic_days(ctx.decay_start)
     mask = ctx.mask("all")
     table = pd.DataFrame({"lag": list(ctx.lags)})
-    for name in ["avg"] + DATASETS:
+    for name in [COMPOSITE, *DATASETS]:
         x = arrays.get(name)
         by_lag = decay(x, ctx.target, mask, ctx.lags, days) if x is not None else {}
         table[name] = [by_lag.get(lag, np.nan) for lag in ctx.lags]
-    return _round(table, dict.fromkeys(["avg"] + DATASETS, 4))
+    return _round(table, dict.fromkeys([COMPOSITE, *DATASETS], 4))
 
 
 def table11(ctx: EvalContext, factors: dict) -> pd.DataFrame:
@@ -421,7 +420,7 @@ def table12(ctx: EvalContext, factors: dict) -> pd.DataFrame:
 
 def table13(ctx: EvalContext, factors: dict) -> pd.DataFrame:
     """Report table 13: RankIC statistics of `avg` per universe and model."""
-    avg = {m: _with_avg(ctx, factors, m)["avg"] for m in MODELS}
+    avg = {m: _with_avg(ctx, factors, m)[COMPOSITE] for m in MODELS}
     rows = [{"universe": u, "model": m, **_ic_stats(ctx, avg[m], ctx.mask(u))} for u in ctx.universes for m in MODELS]
     return _round(pd.DataFrame(rows), {"rank_ic_mean": 4, "ic_ir": 2, "rank_ic_pos_ratio": 4})
 
@@ -429,7 +428,7 @@ def table13(ctx: EvalContext, factors: dict) -> pd.DataFrame:
 def table14(ctx: EvalContext, factors: dict) -> pd.DataFrame:
     """Report table 14: layered test of `avg` per universe and model (`groups` groups on all,
     `index_groups` on the index universes)."""
-    avg = {m: _with_avg(ctx, factors, m)["avg"] for m in MODELS}
+    avg = {m: _with_avg(ctx, factors, m)[COMPOSITE] for m in MODELS}
     rows = []
     for u in ctx.universes:
         n = ctx.groups if u == "all" else ctx.index_groups
@@ -453,11 +452,11 @@ def classic_correlation_table(ctx: EvalContext, factors: dict, classic: Panel, n
     arrays = _with_avg(ctx, factors, model)
     mask, days = ctx.mask("all"), ctx.ic_days()
     table = pd.DataFrame({"factor": names})
-    for col in DATASETS + ["avg"]:
+    for col in [*DATASETS, COMPOSITE]:
         x = arrays.get(col)
         table[col] = [mean_pair_corr(x, ctx.factor(classic, n), mask, days, method) if x is not None else np.nan
                       for n in names]
-    return _round(table, dict.fromkeys(DATASETS + ["avg"], 2))
+    return _round(table, dict.fromkeys([*DATASETS, COMPOSITE], 2))
 
 
 def table15(ctx: EvalContext, factors: dict, classic: Panel, model: str = "multi", method: str = "spearman"):
@@ -500,17 +499,12 @@ def oracle_recovery(ctx: EvalContext, factors: dict, oracle: Panel) -> pd.DataFr
 
 # ---- one entry point per workflow rule ---------------------------------------------------
 
-_BUILDERS = {
-    "table7": table7, "table8": table8, "table9": table9, "table10": table10, "table11": table11,
-    "table12": table12, "table13": table13, "table14": table14,
-}
-
-
 def build_table(n: int, ctx: EvalContext, factors: dict, classic: Panel | None = None) -> pd.DataFrame:
-    """Report table `n` (7-16) from the evaluation context and factor panels; tables 15-16 need
-    the classic-factor panel."""
-    if n in (15, 16):
+    """Report table `n` of rule evaluation_table (repro.targets) from the evaluation context and
+    factor panels; the tables whose target lists the "classic" input need the classic panel."""
+    target = TARGETS[f"table{n}"]
+    if "classic" in target.inputs:
         if classic is None:
             raise ValueError(f"table{n} needs the classic-factor panel")
-        return (table15 if n == 15 else table16)(ctx, factors, classic)
-    return _BUILDERS[f"table{n}"](ctx, factors)
+        return target.build(ctx, factors, classic)
+    return target.build(ctx, factors)

@@ -11,11 +11,10 @@ import logging
 from pathlib import Path
 
 from ..market import Market
+from ..vocabulary import DATASETS
 from .errors import DataError
 
 log = logging.getLogger(__name__)
-
-DATASETS = ("day", "ms", "l2")
 
 
 def load_market(data_cfg: dict) -> Market:

@@ -23,7 +23,8 @@ from __future__ import annotations
 
 import numpy as np
 
-DATASETS = ("day", "ms", "l2")
+from ..vocabulary import DATASETS
+
 RHO = {"day": 0.75, "ms": 0.90, "l2": 0.97}  # daily persistence of each latent
 INNOVATION_CORR = 0.85  # pairwise correlation of the latents' innovations
 ASYMMETRY = {"day": 0.25, "ms": 0.25, "l2": 0.25}  # q_d

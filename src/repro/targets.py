@@ -1,0 +1,98 @@
+"""The one registry of what the workflow builds: every table and figure of the report (and our
+extras), with the rule that writes it, its HTML-report category and caption, the function that
+builds it and the inputs that function needs. rules/common.smk, the evaluation scripts, the
+tests and `repro diff` read it; adding a table means adding an entry here and, where it is
+built by a new rule, that rule.
+
+Target names are file stems: `table8` -> results/table8.csv, `fig12` -> results/figures/fig12.png.
+"""
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str
+    rule: str  # the Snakemake rule that writes it
+    category: str | None = None  # HTML-report category; None = not in the report
+    caption: str | None = None  # docs/captions/… (relative to the project root)
+    builder: str | None = None  # "module:function" of repro, for rules that build by name
+    inputs: tuple[str, ...] = ()  # extra inputs the builder takes beyond its rule's own
+    synthetic_only: bool = False  # needs the planted oracle of the synthetic market
+
+    @property
+    def is_figure(self) -> bool:
+        return self.name.startswith("fig")
+
+    @property
+    def number(self) -> int | None:
+        digits = self.name.removeprefix("table").removeprefix("fig")
+        return int(digits) if digits.isdigit() else None
+
+    @property
+    def path(self) -> str:
+        return f"results/figures/{self.name}.png" if self.is_figure else f"results/{self.name}.csv"
+
+    def build(self, *args, **kwargs):
+        """Call the builder function (imported on first use, so importing the registry is cheap)."""
+        if self.builder is None:
+            raise ValueError(f"{self.name} is written by rule {self.rule}, not by a builder function")
+        module, func = self.builder.split(":")
+        return getattr(importlib.import_module(f"repro.{module}"), func)(*args, **kwargs)
+
+
+_EVAL = "docs/captions/evaluation.rst"
+_STUDY = "docs/captions/studies.rst"
+STUDY_PARAMS = {2: "lr", 3: "dropout", 4: "ortho_lambda", 5: "n_factors"}  # report table -> key
+
+
+def _entries():
+    yield Target("table1", "settings_table", "Training", "docs/captions/table1.rst")
+    for n in STUDY_PARAMS:
+        yield Target(f"table{n}", "study_table", "Studies", _STUDY)
+    yield Target("table6", "unit_tables", "Evaluation", _EVAL)
+    for n in range(7, 17):
+        inputs = ("classic",) if n in (15, 16) else ()
+        yield Target(f"table{n}", "evaluation_table", "Evaluation", _EVAL, f"evaluate:table{n}", inputs)
+    yield Target("table17", "definitions_table", "Evaluation", _EVAL, "evaluate:table17")
+    yield Target("headline", "headline", builder="evaluate:headline")
+    yield Target("oracle_recovery", "oracle_recovery", "Evaluation", "docs/captions/oracle.rst",
+                 "evaluate:oracle_recovery", synthetic_only=True)
+    for n in range(1, 6):
+        yield Target(f"fig{n}", "diagrams", "Method", "docs/captions/diagrams.rst")
+    for n in range(6, 12):
+        yield Target(f"fig{n}", "study_figures", "Studies", _STUDY)
+    for n in range(12, 18):
+        yield Target(f"fig{n}", "unit_tables", "Evaluation", _EVAL)
+
+
+TARGETS: dict[str, Target] = {t.name: t for t in _entries()}
+
+
+def of_rule(rule: str) -> list[Target]:
+    """The targets one rule writes, in registry order."""
+    found = [t for t in TARGETS.values() if t.rule == rule]
+    if not found:
+        raise KeyError(f"no target is written by rule {rule!r}")
+    return found
+
+
+def numbers(rule: str) -> list[int]:
+    """The table / figure numbers a rule writes (e.g. evaluation_table -> 7 … 16)."""
+    return [t.number for t in of_rule(rule)]
+
+
+def all_paths(synthetic: bool) -> list[str]:
+    """Every target's path: the `all` target of the workflow."""
+    return [t.path for t in TARGETS.values() if synthetic or not t.synthetic_only]
+
+
+def reference_tables() -> list[str]:
+    """The registry's names that the report publishes (config/reference/{name}.csv)."""
+    return [t.name for t in TARGETS.values() if t.name.startswith("table") or t.name == "headline"]
+
+
+__all__ = ["STUDY_PARAMS", "TARGETS", "Target", "all_paths", "numbers", "of_rule",
+           "reference_tables"]
