@@ -37,6 +37,8 @@ def test_report_profile_holds_the_report_settings():
     assert t["test_years"] == list(range(2017, 2024))
     assert cfg["features"]["preprocess_cutoff"] == "2016-01-01"
     assert cfg["features"]["mad_k"] == 7.0
+    assert cfg["evaluate"]["trading_rules"] is False  # the report's layered test is frictionless
+    assert load_config("config/config.yaml")["evaluate"]["trading_rules"] is True  # docs/method.md §6
 
 
 def test_defaults_fill_missing_sections():
