@@ -430,7 +430,7 @@ QLIB_NAME = {"adj_factor": "factor"}  # Market field -> qlib feature file
 
 def check_qlib(path: Path) -> dict:
     """Validate a qlib provider directory (calendar, instruments, .bin files, bar values)."""
-    from .qlib import OPTIONAL_FIELDS, REQUIRED_FIELDS, read_calendar, read_qlib
+    from .qlib import OPTIONAL_FIELDS, REQUIRED_FIELDS, feature_folders, read_calendar, read_qlib
 
     calendar = read_calendar(path)
     step = np.diff(calendar.astype(np.int64))
@@ -464,7 +464,8 @@ def check_qlib(path: Path) -> dict:
                     **{c: f[c][d[:MAX_ROWS_SHOWN], n[:MAX_ROWS_SHOWN]] for c in show},
                 }
             )
-            label = f"features/{m.codes[n[0]].lower()}/{QLIB_NAME.get(column, column)}.day.bin"
+            folder = feature_folders(path, m.codes[n[:1]])[0] or m.codes[n[0]].lower()
+            label = f"features/{folder}/{QLIB_NAME.get(column, column)}.day.bin"
             raise rows_error(
                 label, column, f"{what} (raw = qlib value / factor)", frame, n_total=int(bad.sum())
             )
