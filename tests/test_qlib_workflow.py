@@ -56,7 +56,8 @@ def test_day_dataset_runs_on_both_qlib_layouts(market, tmp_path):
         assert ("40 of 40 stock folders are not lower case" in check_log) == upper, check_log
         planned = res.stdout + res.stderr
         assert "rule synth" not in planned and "rule train" in planned
-        assert (work / "results" / "predictions" / "day" / "uni" / "2023" / "seed0.parquet").exists()
+        predictions = work / "results" / "predictions" / "day" / "uni" / "2023" / "seed0.parquet"
+        assert predictions.exists()
         t8 = pd.read_csv(work / "results" / "table8.csv").set_index(["model", "dataset"])
         assert np.isfinite(t8.loc[("uni", "day")].to_numpy(dtype=float)).all(), t8
         assert t8.drop(index=[("uni", "day")]).isna().all().all(), t8  # not trained

@@ -4,8 +4,10 @@ Checks (docs/data.md): required columns with the right dtype family (contract.TA
 sorted unique calendar, unique (date, code) in daily and (date, code, minute) in minute /
 L2 files, dates on the calendar, known codes / boards / index names, positive prices on
 trading days, high >= max(open, close), low <= min(open, close), non-negative volume and
-amount, non-negative weights, minute in 0..239. The first violation raises `DataError`
-naming the file, the column and up to five offending rows.
+amount, adj_factor > 0, limit_up >= limit_down, non-negative weights summing to 1 per
+(date, index) within `WEIGHT_SUM_TOL`, a daily row in every calendar year with listed stocks,
+minute in 0..239. The first violation raises `DataError` naming the file, the column and up to
+five offending rows.
 
 Minute and L2 files (a full-market year is about 300 M rows) are checked from parquet
 metadata first, then streamed one row group at a time, so memory stays bounded.

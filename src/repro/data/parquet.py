@@ -205,7 +205,8 @@ def check_daily_years(path: Path, calendar: np.ndarray, listed: np.ndarray, seen
     stock-days (stocks.parquet) but not one daily row: a missing or empty year file, which
     would otherwise read as a whole year of suspensions. Partly missing years stay a logged
     count of suspended stock-days (the callers' warning)."""
-    years, inverse = np.unique(calendar.astype("datetime64[Y]").astype(np.int64) + 1970, return_inverse=True)
+    year_of_day = calendar.astype("datetime64[Y]").astype(np.int64) + 1970
+    years, inverse = np.unique(year_of_day, return_inverse=True)
     listed_days = np.bincount(inverse, weights=listed.sum(axis=1), minlength=len(years))
     rows = np.bincount(inverse, weights=seen.sum(axis=1), minlength=len(years))
     empty = np.flatnonzero((listed_days > 0) & (rows == 0))
