@@ -1,5 +1,8 @@
 """Small random but valid in-memory markets for tests (`from market_fixtures import random_market`).
 
+`write_qlib_dir` writes a qlib provider folder (lower-case stock folders as qlib's `dump_bin`, or
+upper-case ones as many published folders); `write_qlib_market` writes a whole `Market` that way.
+
 `random_market` honours the input contract: raw prices with adj_factor jumps (adjusted prices
 stay continuous), suspended days carrying the previous close with zero volume and amount,
 late listings and a delisting (NaN outside the listed span), ST spells, limit prices from
@@ -11,6 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+
+from pathlib import Path
 
 from repro.contract import limit_prices
 from repro.features.ms import MS_FEATURES as MS_NAMES
@@ -165,3 +170,78 @@ def write_month_files(root, folder, frame, row_group_size):
         path = root / folder / ym[:4] / f"{ym}.parquet"
         path.parent.mkdir(parents=True, exist_ok=True)
         part.assign(date=part["date"].dt.date).to_parquet(path, index=False, row_group_size=row_group_size)
+
+
+def write_qlib_dir(path: Path, calendar, instruments, features, indexes=None, upper=False) -> Path:
+    """A qlib provider directory in `dump_bin` layout (`upper`: stock folders in upper case).
+
+    calendar: day strings; instruments: code -> (start, end) or a list of such intervals (one
+    all.txt line each); features: code -> (first calendar index, {field: values});
+    indexes: name -> [(code, start, end), ...].
+    """
+    (path / "calendars").mkdir(parents=True)
+    (path / "calendars" / "day.txt").write_text("\n".join(calendar) + "\n")
+    (path / "instruments").mkdir()
+    lines = []
+    for code, spans in instruments.items():
+        for s, e in [spans] if isinstance(spans, tuple) else spans:
+            lines.append(f"{code}\t{s}\t{e}\n")
+    (path / "instruments" / "all.txt").write_text("".join(lines))
+    for name, rows in (indexes or {}).items():
+        (path / "instruments" / f"{name}.txt").write_text(
+            "".join(f"{c}\t{s}\t{e}\n" for c, s, e in rows)
+        )
+    for code, (first, fields) in features.items():
+        folder = path / "features" / (code.upper() if upper else code.lower())
+        folder.mkdir(parents=True)
+        for field, values in fields.items():
+            np.r_[first, values].astype("<f4").tofile(folder / f"{field}.day.bin")
+    return path
+
+
+def qlib_code(code: str) -> str:
+    """600000.SH -> SH600000 (qlib's spelling)."""
+    number, exchange = code.split(".")
+    return exchange.upper() + number
+
+
+def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """(first, last) index of each run of True in a 1-D bool array."""
+    edges = np.diff(np.r_[0, mask.astype(np.int8), 0])
+    return list(zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1) - 1))
+
+
+def write_qlib_market(market: Market, path: Path, upper: bool = False) -> Path:
+    """`market` as qlib's `dump_bin` would store it: adjusted prices (raw x adj_factor), volume /
+    adj_factor, amount, factor, change; every field NaN on suspended days (qlib has no row
+    there); one all.txt line per listed span; csi300/500/1000.txt from the spans of positive
+    weight. Codes become SH600000-style."""
+    f, dates = market.fields, [str(d) for d in market.dates]
+    instruments, features = {}, {}
+    for j, code in enumerate(market.codes):
+        spans = _runs(market.listed[:, j])
+        if not spans:
+            continue
+        qcode = qlib_code(code)
+        instruments[qcode] = [(dates[a], dates[b]) for a, b in spans]
+        a, b = spans[0][0], spans[-1][1]
+        rows = slice(a, b + 1)
+        adj = f["adj_factor"][rows, j]
+        gone = market.is_suspended[rows, j] | ~market.listed[rows, j]
+        close = f["close"][rows, j] * adj
+        values = {
+            **{p: f[p][rows, j] * adj for p in ("open", "high", "low", "close", "vwap")},
+            "volume": f["volume"][rows, j] / adj,
+            "amount": f["amount"][rows, j],
+            "factor": adj,
+            "change": np.r_[np.nan, close[1:] / close[:-1] - 1],
+        }
+        features[qcode] = (a, {k: np.where(gone, np.nan, v) for k, v in values.items()})
+    indexes = {}
+    for name, weights in market.index_weights.items():
+        indexes[name] = [
+            (qlib_code(code), dates[a], dates[b])
+            for j, code in enumerate(market.codes)
+            for a, b in _runs(weights[:, j] > 0)
+        ]
+    return write_qlib_dir(path, dates, instruments, features, indexes, upper=upper)

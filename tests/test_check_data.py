@@ -276,6 +276,43 @@ MALFORMED = {
         lambda f: f.assign(weight=[0.6, 0.4, 1.0, -1.0, 1.0]),
         ["index_weights.parquet", "column 'weight'", "weight < 0", "300750.SZ"],
     ),
+    "limit_up below limit_down": (
+        DAILY,
+        lambda f: _set(f, _at("300750.SZ", "2021-01-08"), limit_up=10.0),
+        [DAILY, "column 'limit_up'", "1 row with limit_up < limit_down", "300750.SZ", "2021-01-08"],
+    ),
+    "zero adj_factor": (
+        DAILY,
+        lambda f: _set(f, _at("688001.SH", "2021-01-06"), adj_factor=0.0),
+        [DAILY, "column 'adj_factor'", "1 row with adj_factor <= 0 or missing", "688001.SH"],
+    ),
+    "missing adj_factor": (
+        DAILY,
+        lambda f: _set(f, _at("000001.SZ", "2021-01-08"), adj_factor=None),
+        [DAILY, "column 'adj_factor'", "1 row with adj_factor <= 0 or missing", "2021-01-08"],
+    ),
+    "weights in percent": (
+        "index_weights.parquet",
+        lambda f: f.assign(weight=f["weight"] * 100),
+        [
+            "index_weights.parquet",
+            "column 'weight'",
+            "4 (date, index) pairs with weights summing to other than 1 (tolerance 0.01)",
+            "percent? 4 of these sums are near 100",
+            "2020-12-31 csi1000 100.0",
+            "2021-01-04  csi300 100.0             2",
+        ],
+    ),
+    "weights not summing to 1": (
+        "index_weights.parquet",
+        lambda f: f.assign(weight=[0.6, 0.38, 1.0, 1.0, 1.0]),
+        [
+            "index_weights.parquet",
+            "column 'weight'",
+            "1 (date, index) pair with weights summing to other than 1",
+            "2021-01-04 csi300 0.98             2",
+        ],
+    ),
     "industry unknown code": (
         "industry.parquet",
         lambda f: f.assign(code=["000001.SZ", "000001.SZ", "300751.SZ", "688001.SH"]),
@@ -331,6 +368,50 @@ def test_malformed_input_fails_with_context(case, market_dir, tmp_path, capsys):
     assert check_data_cli({"source": "parquet", "path": str(market_dir)}, str(summary)) == 1
     assert not summary.exists()
     assert expected[1] in capsys.readouterr().err
+
+
+def test_weights_within_tolerance_pass(market_dir):
+    # rounding of published weights: a sum of 0.995 passes, 0.989 does not
+    edit(market_dir, "index_weights.parquet", lambda f: f.assign(weight=[0.6, 0.395, 1, 1, 1]))
+    assert check_data({"source": "parquet", "path": str(market_dir)})["stocks"] == 3
+    edit(market_dir, "index_weights.parquet", lambda f: f.assign(weight=[0.6, 0.389, 1, 1, 1]))
+    with pytest.raises(DataError, match="1 \\(date, index\\) pair with weights summing") as err:
+        check_data({"source": "parquet", "path": str(market_dir)})
+    assert "percent?" not in str(err.value)
+
+
+def _calendar_from_2020(path: Path) -> None:
+    days = ["2020-12-30", "2020-12-31", *DAYS]
+    pd.DataFrame({"date": [dt.date.fromisoformat(d) for d in days]}).to_parquet(
+        path / "calendar.parquet"
+    )
+
+
+def test_missing_daily_year_is_an_error(market_dir, capsys):
+    # 2020 is in the calendar with listed stocks (000001.SZ, 688001.SH) but has no daily file
+    _calendar_from_2020(market_dir)
+    expected = (
+        f"{market_dir / 'daily' / '2020.parquet'}: file not found: calendar.parquet has 2 "
+        "trading days in 2020 with 4 listed stock-days (stocks.parquet), which would all read "
+        "as suspended"
+    )
+    cfg = {"source": "parquet", "path": str(market_dir)}
+    with pytest.raises(DataError) as err:
+        check_data(cfg)
+    assert expected in str(err.value)
+    assert check_data_cli(cfg) == 1 and expected in capsys.readouterr().err
+    from repro.data import load_market
+
+    with pytest.raises(DataError) as err:  # the reader refuses it too
+        load_market(cfg)
+    assert expected in str(err.value)
+
+
+def test_daily_year_file_without_its_year(market_dir):
+    _calendar_from_2020(market_dir)
+    daily_frame().iloc[:0].to_parquet(market_dir / "daily" / "2020.parquet")
+    with pytest.raises(DataError, match="daily/2020.parquet: no row dated 2020: calendar.parquet"):
+        check_data({"source": "parquet", "path": str(market_dir)})
 
 
 def test_at_most_five_rows_shown(market_dir):

@@ -76,3 +76,18 @@ def test_cli_and_default_reference(results, capsys):
     assert main(["diff", str(results), "--format", "csv"]) == 0
     df = pd.read_csv(io.StringIO(capsys.readouterr().out))
     assert len(df) > 0
+
+
+def test_extra_column_is_structural(results, capsys):
+    t8 = pd.read_csv(results / "table8.csv").assign(turnover=0.5)
+    t8.to_csv(results / "table8.csv", index=False)
+    assert diff_cli(results, REF) == 1
+    assert "table8: extra column 'turnover' not in the reference" in capsys.readouterr().err
+
+
+def test_duplicated_row_keys_are_structural(results, capsys):
+    t8 = pd.read_csv(results / "table8.csv")
+    t8 = pd.concat([t8, t8[(t8["model"] == "uni") & (t8["dataset"] == "day")]], ignore_index=True)
+    t8.to_csv(results / "table8.csv", index=False)
+    assert diff_cli(results, REF) == 1
+    assert "table8: duplicated row keys in the our table: ['uni/day']" in capsys.readouterr().err

@@ -4,8 +4,10 @@ Checks (docs/data.md): required columns with the right dtype family (contract.TA
 sorted unique calendar, unique (date, code) in daily and (date, code, minute) in minute /
 L2 files, dates on the calendar, known codes / boards / index names, positive prices on
 trading days, high >= max(open, close), low <= min(open, close), non-negative volume and
-amount, non-negative weights, minute in 0..239. The first violation raises `DataError`
-naming the file, the column and up to five offending rows.
+amount, adj_factor > 0, limit_up >= limit_down, non-negative weights summing to 1 per
+(date, index) within `WEIGHT_SUM_TOL`, a daily row in every calendar year with listed stocks,
+minute in 0..239. The first violation raises `DataError` naming the file, the column and up to
+five offending rows.
 
 Minute and L2 files (a full-market year is about 300 M rows) are checked from parquet
 metadata first, then streamed one row group at a time, so memory stays bounded.
@@ -34,6 +36,7 @@ from .parquet import (
     as_dates,
     as_float,
     as_strings,
+    check_daily_years,
     code_positions,
     date_positions,
     read_table,
@@ -45,6 +48,9 @@ log = logging.getLogger(__name__)
 PRICES = ("open", "high", "low", "close")
 HALF_FEN = 0.005  # a close within half a fen of the limit price is at the limit
 REL_TOL = 1e-6  # prices held in float32 (qlib, some vendors) differ by up to ~1e-7 relative
+# |sum of a snapshot's weights - 1|: published weights rounded to 0.01% over 1,000 constituents
+# sum to 1 within ~0.3%; a missing large constituent, a fraction of the index or percent fail
+WEIGHT_SUM_TOL = 0.01
 
 
 # ---------------------------------------------------------------- schema (parquet metadata)
@@ -229,7 +235,36 @@ def _check_index_weights(path: Path, codes: np.ndarray) -> dict:
     dup = keys.duplicated(keep=False).to_numpy()
     if dup.any():
         raise rows_error(label, "code", "a duplicate (date, index, code)", t, dup)
+    _check_weight_sums(label, keys["d"].to_numpy(), index, weight)
     return {name: int(keys.loc[index == name, "d"].nunique()) for name in INDEX_NAMES}
+
+
+def _check_weight_sums(label: str, dates: np.ndarray, index: np.ndarray, weight: np.ndarray):
+    """Weights of each (date, index) snapshot sum to 1 within `WEIGHT_SUM_TOL`; sums near 100
+    (vendors often publish percent) get a "percent?" hint."""
+    sums = (
+        pd.DataFrame({"date": dates, "index": index, "weight": weight})
+        .groupby(["date", "index"], sort=True)["weight"]
+        .agg(sum="sum", constituents="size")
+        .reset_index()
+    )
+    bad = (sums["sum"] - 1).abs() > WEIGHT_SUM_TOL
+    if not bad.any():
+        return
+    near_100 = int(((sums["sum"] - 100).abs() <= 100 * WEIGHT_SUM_TOL)[bad].sum())
+    hint = (
+        f" (percent? {near_100} of these sums are near 100: divide the weights by 100)"
+        if near_100
+        else ""
+    )
+    raise rows_error(
+        label,
+        "weight",
+        f"weights summing to other than 1 (tolerance {WEIGHT_SUM_TOL}){hint}",
+        sums,
+        bad.to_numpy(),
+        noun="(date, index) pair",
+    )
 
 
 def _check_daily(path: Path, calendar: np.ndarray, stocks: dict) -> dict:
@@ -299,6 +334,7 @@ def _check_daily(path: Path, calendar: np.ndarray, stocks: dict) -> dict:
         counts["limit_down"] += int((~suspended & (v["close"] <= v["limit_down"] + HALF_FEN)).sum())
     cal = calendar.astype(np.int64)
     listed = (cal[:, None] >= first_day[None, :]) & (cal[:, None] <= last_day[None, :])
+    check_daily_years(path, calendar, listed, seen.reshape(D, N))
     missing = int((listed & ~seen.reshape(D, N)).sum())
     if missing:
         log.warning("daily/: %d listed stock-days have no row (read as suspended)", missing)
@@ -430,7 +466,7 @@ QLIB_NAME = {"adj_factor": "factor"}  # Market field -> qlib feature file
 
 def check_qlib(path: Path) -> dict:
     """Validate a qlib provider directory (calendar, instruments, .bin files, bar values)."""
-    from .qlib import OPTIONAL_FIELDS, REQUIRED_FIELDS, read_calendar, read_qlib
+    from .qlib import OPTIONAL_FIELDS, REQUIRED_FIELDS, feature_folders, read_calendar, read_qlib
 
     calendar = read_calendar(path)
     step = np.diff(calendar.astype(np.int64))
@@ -464,7 +500,8 @@ def check_qlib(path: Path) -> dict:
                     **{c: f[c][d[:MAX_ROWS_SHOWN], n[:MAX_ROWS_SHOWN]] for c in show},
                 }
             )
-            label = f"features/{m.codes[n[0]].lower()}/{QLIB_NAME.get(column, column)}.day.bin"
+            folder = feature_folders(path, m.codes[n[:1]])[0] or m.codes[n[0]].lower()
+            label = f"features/{folder}/{QLIB_NAME.get(column, column)}.day.bin"
             raise rows_error(
                 label, column, f"{what} (raw = qlib value / factor)", frame, n_total=int(bad.sum())
             )

@@ -26,12 +26,14 @@ def rows_error(
     mask: np.ndarray | None = None,
     columns: list[str] | None = None,
     n_total: int | None = None,
+    noun: str = "row",
 ) -> DataError:
     """A `DataError` naming `file` and `column`, with the count and the first offending rows.
 
     `rows` is a pyarrow Table / RecordBatch or a pandas DataFrame; `mask` (bool, one per row)
     selects the offending rows (all rows when None); `columns` restricts what is printed;
-    `n_total` is the count to report when `rows` holds only the first few offenders.
+    `n_total` is the count to report when `rows` holds only the first few offenders; `noun`
+    names what one row is (e.g. "(date, index) pair").
     """
     n = len(rows) if mask is None else int(np.count_nonzero(mask))
     n = n if n_total is None else n_total
@@ -51,6 +53,6 @@ def rows_error(
         frame = frame[[c for c in columns if c in frame.columns]]
     table = frame.to_string(index=False)
     more = f"\n  ... and {n - len(frame)} more" if n > len(frame) else ""
-    noun = "row" if n == 1 else "rows"
+    noun = noun if n == 1 else noun + "s"
     body = "\n".join("  " + line for line in table.splitlines())
     return DataError(f"{file}: column '{column}': {n} {noun} with {what}:\n{body}{more}")

@@ -200,6 +200,34 @@ def read_index_weights(
     return out
 
 
+def check_daily_years(path: Path, calendar: np.ndarray, listed: np.ndarray, seen: np.ndarray):
+    """Raise a `DataError` naming daily/{YYYY}.parquet for each calendar year that has listed
+    stock-days (stocks.parquet) but not one daily row: a missing or empty year file, which
+    would otherwise read as a whole year of suspensions. Partly missing years stay a logged
+    count of suspended stock-days (the callers' warning)."""
+    year_of_day = calendar.astype("datetime64[Y]").astype(np.int64) + 1970
+    years, inverse = np.unique(year_of_day, return_inverse=True)
+    listed_days = np.bincount(inverse, weights=listed.sum(axis=1), minlength=len(years))
+    rows = np.bincount(inverse, weights=seen.sum(axis=1), minlength=len(years))
+    empty = np.flatnonzero((listed_days > 0) & (rows == 0))
+    if not len(empty):
+        return
+    files = [path / "daily" / f"{years[k]}.parquet" for k in empty]
+    what = "file not found" if not files[0].exists() else f"no row dated {years[empty[0]]}"
+    days = int(np.sum(inverse == empty[0]))
+    more = (
+        f"; also no daily rows in {', '.join(str(years[k]) for k in empty[1:])}"
+        if len(empty) > 1
+        else ""
+    )
+    raise DataError(
+        f"{files[0]}: {what}: calendar.parquet has {days} trading days in {years[empty[0]]} "
+        f"with {int(listed_days[empty[0]]):,} listed stock-days (stocks.parquet), which would "
+        f"all read as suspended{more}. Add the daily file(s), or start calendar.parquet "
+        "after the missing year(s)"
+    )
+
+
 def read_contract(path: str | Path) -> Market:
     """Load the contract folder at `path` (daily tables only; minute / L2 are read per month
     by `repro.features.intraday`)."""
@@ -250,6 +278,7 @@ def read_contract(path: str | Path) -> Market:
             " run `repro check-data` to list them"
         )
     listed = listed_mask(calendar, stocks["list_date"], stocks["delist_date"])
+    check_daily_years(path, calendar, listed, seen.reshape(D, N))
     missing = listed & ~seen.reshape(D, N)
     if missing.any():
         # a listed stock-day without a row can only be a day without trading

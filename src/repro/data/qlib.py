@@ -5,9 +5,18 @@ Layout (qlib's `dump_bin` format)::
     calendars/day.txt                       one trading day per line
     instruments/all.txt                     code <TAB> start <TAB> end: the universe
     instruments/csi300.txt (csi500, csi1000) membership intervals, if present
-    features/<code lower-case>/<field>.day.bin
+    features/<code>/<field>.day.bin
         little-endian float32; the FIRST value is the calendar index of the first row,
         then one value per calendar day from there
+
+Folders made outside `dump_bin` are read with qlib's own semantics (qlib's `FileCalendarStorage`,
+`FileInstrumentStorage`, `FileFeatureStorage`), each deviation logged with its count:
+stock folders in upper case (matched case-insensitively; two folders differing only by case
+are an error), blank lines or CRLF in the text files, a code on several lines of all.txt
+(several listing intervals, listed on their union), a field file covering fewer days than the
+listing (the uncovered days are missing), and vwap / amount / change files absent for some or
+all stocks (proxies below). A truncated .bin file or a stock folder without a required field
+is an error naming the file.
 
 qlib stores ADJUSTED prices ($open ... $vwap = raw x $factor) and adjusted volume
 ($volume = raw / $factor); the `Market` carries raw prices and `adj_factor = $factor`.
@@ -19,15 +28,16 @@ The `ms` and `l2` datasets need minute / Level-2 files and are skipped for qlib 
 from __future__ import annotations
 
 import logging
+import os
 import re
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from ..contract import INDEX_NAMES, limit_prices
 from ..market import DAILY_FIELDS, Market
-from .errors import DataError
-from .parquet import fill_intervals
+from .errors import DataError, rows_error
 
 log = logging.getLogger(__name__)
 
@@ -40,36 +50,72 @@ CHINEXT_20PCT = np.datetime64("2020-08-24")
 STAR_START = np.datetime64("2019-07-22")
 
 
+def _lines(file: Path) -> tuple[list[tuple[int, str]], int]:
+    """(line number, stripped text) of the non-blank lines of a text file, and the number of
+    blank lines skipped. CRLF endings and a UTF-8 byte-order mark are accepted."""
+    numbered = [
+        (i + 1, s.strip()) for i, s in enumerate(file.read_text(encoding="utf-8-sig").splitlines())
+    ]
+    kept = [(i, s) for i, s in numbered if s]
+    return kept, len(numbered) - len(kept)
+
+
+def _parse_days(file: Path, column: str, numbered: list[tuple[int, str]]) -> np.ndarray:
+    """datetime64[D] of the first 10 characters of each text; an error names the first bad line."""
+    try:
+        return np.array([s[:10] for _, s in numbered], dtype="datetime64[D]")
+    except ValueError:
+        for i, s in numbered:
+            try:
+                np.datetime64(s[:10], "D")
+            except ValueError:
+                raise DataError(
+                    f"{file}: column '{column}': line {i}: cannot parse a date in {s!r}"
+                ) from None
+        raise
+
+
 def read_calendar(path: Path) -> np.ndarray:
+    """calendars/day.txt as datetime64[D]. Blank lines (a trailing empty line, CRLF files) are
+    skipped and counted in the log, as qlib's `FileCalendarStorage` skips them."""
     file = path / "calendars" / "day.txt"
     if not file.is_file():
         raise DataError(f"{file}: qlib calendar not found")
-    lines = [s.strip() for s in file.read_text().splitlines() if s.strip()]
-    try:
-        dates = np.array([s[:10] for s in lines], dtype="datetime64[D]")
-    except ValueError as e:
-        raise DataError(f"{file}: column 'date': cannot parse a date ({e})") from None
+    numbered, blank = _lines(file)
+    if blank:
+        log.warning("%s: %d blank line(s) skipped", file, blank)
+    dates = _parse_days(file, "date", numbered)
     if len(dates) == 0:
         raise DataError(f"{file}: column 'date': calendar is empty")
     return dates
 
 
 def read_instruments(file: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(code, start, end) arrays of an instruments file; codes upper-cased as qlib does."""
-    rows = [line.split("\t") for line in file.read_text().splitlines() if line.strip()]
-    bad = [(i + 1, "\t".join(r)) for i, r in enumerate(rows) if len(r) < 3]
+    """(code, start, end) arrays of an instruments file, one entry per line; codes upper-cased.
+
+    As qlib's `FileInstrumentStorage`: tab-separated, the first three fields used, blank lines
+    skipped, and a code on several lines has several listing intervals (their union counts).
+    """
+    numbered, blank = _lines(file)
+    if blank:
+        log.warning("%s: %d blank line(s) skipped", file, blank)
+    rows = [(i, s.split("\t")) for i, s in numbered]
+    bad = [(i, "\t".join(r)) for i, r in rows if len(r) < 3]
     if bad:
         shown = "\n".join(f"  line {i}: {r!r}" for i, r in bad[:5])
         raise DataError(
             f"{file}: column 'code, start, end': {len(bad)} lines without three "
             f"tab-separated fields:\n{shown}"
         )
-    codes = np.array([r[0].strip().upper() for r in rows], dtype=str)
-    try:
-        start = np.array([r[1].strip()[:10] for r in rows], dtype="datetime64[D]")
-        end = np.array([r[2].strip()[:10] for r in rows], dtype="datetime64[D]")
-    except ValueError as e:
-        raise DataError(f"{file}: column 'start/end': cannot parse a date ({e})") from None
+    codes = np.array([r[0].strip().upper() for _, r in rows], dtype=str)
+    start = _parse_days(file, "start", [(i, r[1].strip()) for i, r in rows])
+    end = _parse_days(file, "end", [(i, r[2].strip()) for i, r in rows])
+    inverted = np.flatnonzero(end < start)
+    if len(inverted):
+        shown = "\n".join(f"  line {rows[k][0]}: {numbered[k][1]!r}" for k in inverted[:5])
+        raise DataError(
+            f"{file}: column 'end': {len(inverted)} lines with end before start:\n{shown}"
+        )
     return codes, start, end
 
 
@@ -81,8 +127,72 @@ def interval_positions(calendar: np.ndarray, start: np.ndarray, end: np.ndarray)
     )
 
 
+def interval_union(n_dates: int, n_codes: int, code_idx, start_idx, end_idx) -> np.ndarray:
+    """bool [D, N]: True on rows start_idx[k]..end_idx[k] of column code_idx[k] for any k.
+
+    Intervals of one code may overlap or touch: qlib ORs a stock's spans (its dataset
+    processor masks `index >= begin & index <= end` per span), so this takes their union via
+    a +1 / -1 difference array summed down the dates.
+    """
+    code_idx, start_idx, end_idx = (
+        np.asarray(a, dtype=np.int64) for a in (code_idx, start_idx, end_idx)
+    )
+    start_idx = np.maximum(start_idx, 0)
+    end_idx = np.minimum(end_idx, n_dates - 1)
+    keep = start_idx <= end_idx
+    delta = np.zeros((n_dates + 1, n_codes), dtype=np.int32)
+    np.add.at(delta, (start_idx[keep], code_idx[keep]), 1)
+    np.add.at(delta, (end_idx[keep] + 1, code_idx[keep]), -1)
+    return np.cumsum(delta[:-1], axis=0) > 0
+
+
+def feature_folders(path: Path, codes: np.ndarray) -> np.ndarray:
+    """The folder under features/ of each code ('' where none), matched case-insensitively.
+
+    qlib's `dump_bin` writes lower-case folders (`features/sh600000/`); folders made on
+    case-insensitive file systems often keep the upper case of instruments/*.txt
+    (`features/SH600000/`). Both are read; two folders whose names differ only by case
+    are an error, since either could be the stock's.
+    """
+    root = path / "features"
+    if not root.is_dir():
+        raise DataError(f"{root}: qlib features folder not found")
+    by_lower: dict[str, list[str]] = {}
+    with os.scandir(root) as entries:
+        for entry in entries:
+            if entry.is_dir():
+                by_lower.setdefault(entry.name.lower(), []).append(entry.name)
+    clashes = sorted(sorted(names) for names in by_lower.values() if len(names) > 1)
+    if clashes:
+        shown = "\n".join(f"  {root / a} and {root / b}" for a, b, *_ in clashes[:5])
+        raise DataError(
+            f"{root}: {len(clashes)} stock folder name(s) differ only by case; keep one of "
+            f"each:\n{shown}"
+        )
+    folders = np.array([by_lower.get(c.lower(), [""])[0] for c in codes], dtype=object)
+    found = folders != ""
+    not_lower = int(sum(f != c.lower() for f, c in zip(folders[found], codes[found])))
+    if not_lower:
+        log.info(
+            "%s: %d of %d stock folders are not lower case (not qlib's dump_bin layout); "
+            "matched to instruments/*.txt case-insensitively",
+            root,
+            not_lower,
+            int(found.sum()),
+        )
+    unused = len(by_lower) - int(found.sum())
+    if unused:
+        log.info("%s: %d stock folders not in instruments/all.txt; not read", root, unused)
+    return folders.astype(str)
+
+
 def read_bin(file: Path, n_dates: int) -> tuple[int, np.ndarray]:
     """(first calendar index, float32 values) of one qlib .day.bin file."""
+    size = file.stat().st_size
+    if size % 4:
+        raise DataError(
+            f"{file}: {size} bytes is not a whole number of float32 values (truncated file?)"
+        )
     raw = np.fromfile(file, dtype="<f4")
     if len(raw) == 0:
         raise DataError(f"{file}: empty qlib feature file (no start index)")
@@ -99,19 +209,34 @@ def read_bin(file: Path, n_dates: int) -> tuple[int, np.ndarray]:
     return first, values
 
 
-def read_features(path: Path, codes: np.ndarray, n_dates: int) -> dict[str, np.ndarray]:
-    """float64 [D, N] per field present for at least one stock; NaN where a stock has no value.
+def read_features(path: Path, codes: np.ndarray, listed: np.ndarray, calendar: np.ndarray):
+    """({field: float64 [D, N], NaN where a stock has no value}, {field: bool [N], the stocks
+    with that field's file}) for every field some stock has.
 
+    A file that starts after its stock's first listed day or ends before its last is read as
+    qlib reads it (`FileFeatureStorage` returns only the stored days; the rest are NaN) and
+    counted in the log. A stock folder without one of `REQUIRED_FIELDS` is an error.
     qlib keeps one file per stock and field, so this reads file by file (I/O bound) into
     stock-major float32 buffers (contiguous writes), transposed once at the end.
     """
+    n_dates = len(calendar)
+    folders = feature_folders(path, codes)
+    root = path / "features"
+    any_listed = listed.any(axis=0)
+    first_listed = np.where(any_listed, listed.argmax(axis=0), n_dates)
+    last_listed = np.where(any_listed, n_dates - 1 - listed[::-1].argmax(axis=0), -1)
     by_stock: dict[str, np.ndarray] = {}
-    missing_dirs = 0
-    for j, code in enumerate(codes):
-        folder = path / "features" / code.lower()
-        if not folder.is_dir():
-            missing_dirs += 1
+    has_file = {f: np.zeros(len(codes), dtype=bool) for f in REQUIRED_FIELDS + OPTIONAL_FIELDS}
+    lacking: list[str] = []
+    short: list[str] = []
+    short_days = 0
+    for j, folder_name in enumerate(folders):
+        if not folder_name:
             continue
+        folder = root / folder_name
+        absent = [f for f in REQUIRED_FIELDS if not (folder / f"{f}.day.bin").is_file()]
+        if absent:
+            lacking.append(f"  {folder}: no {', '.join(f + '.day.bin' for f in absent)}")
         for field in REQUIRED_FIELDS + OPTIONAL_FIELDS:
             file = folder / f"{field}.day.bin"
             if not file.is_file():
@@ -120,14 +245,44 @@ def read_features(path: Path, codes: np.ndarray, n_dates: int) -> dict[str, np.n
             if field not in by_stock:
                 by_stock[field] = np.full((len(codes), n_dates), np.nan, dtype=np.float32)
             by_stock[field][j, first : first + len(values)] = values
+            has_file[field][j] = True
+            end = first + len(values) - 1
+            if any_listed[j] and (first > first_listed[j] or end < last_listed[j]):
+                uncovered = int(listed[: first, j].sum() + listed[end + 1 :, j].sum())
+                if uncovered:
+                    short_days += uncovered
+                    short.append(
+                        f"{file} covers {calendar[first]}..{calendar[max(end, first)]}, listed "
+                        f"{calendar[first_listed[j]]}..{calendar[last_listed[j]]}"
+                    )
+    if lacking:
+        shown = "\n".join(lacking[:5]) + (
+            f"\n  ... and {len(lacking) - 5} more" if len(lacking) > 5 else ""
+        )
+        raise DataError(
+            f"{root}: {len(lacking)} stock folder(s) lack a required field "
+            f"({', '.join(REQUIRED_FIELDS)}):\n{shown}"
+        )
+    if short:
+        log.warning(
+            "%s: %d field file(s) cover fewer days than their stock's listing in "
+            "instruments/all.txt; the %d listed stock-days outside them are missing, as qlib "
+            "reads them (a missing close or volume = suspended), e.g. %s",
+            root,
+            len(short),
+            short_days,
+            "; ".join(short[:3]),
+        )
+    missing_dirs = int((folders == "").sum())
     if missing_dirs:
         log.warning(
             "%s: %d of %d instruments have no features folder; their fields are NaN",
-            path / "features",
+            root,
             missing_dirs,
             len(codes),
         )
-    return {f: np.array(v.T, dtype=np.float64, order="C") for f, v in by_stock.items()}
+    fields = {f: np.array(v.T, dtype=np.float64, order="C") for f, v in by_stock.items()}
+    return fields, has_file
 
 
 def board_of(codes: np.ndarray) -> np.ndarray:
@@ -176,29 +331,61 @@ def read_qlib(path: str | Path) -> Market:
     if not all_file.is_file():
         raise DataError(f"{all_file}: qlib universe file not found")
     inst_codes, inst_start, inst_end = read_instruments(all_file)
-    codes = np.unique(inst_codes)
+    codes, ci, lines = np.unique(inst_codes, return_inverse=True, return_counts=True)
     D, N = len(calendar), len(codes)
-    ci = np.searchsorted(codes, inst_codes)
     s, e = interval_positions(calendar, inst_start, inst_end)
-    listed = fill_intervals(D, N, ci, s, e, np.ones(len(ci), dtype=bool), False)
+    listed = interval_union(D, N, ci, s, e)
+    if (lines > 1).any():
+        log.warning(
+            "%s: %d code(s) on several lines (%d lines): several listing intervals, listed on "
+            "their union as in qlib, e.g. %s",
+            all_file,
+            int((lines > 1).sum()),
+            int(lines[lines > 1].sum()),
+            ", ".join(codes[lines > 1][:3]),
+        )
     list_date = np.full(N, np.datetime64("NaT"), dtype="datetime64[D]")
     order = np.lexsort((inst_start, ci))
     first_row = order[np.r_[True, ci[order][1:] != ci[order][:-1]]]
     list_date[ci[first_row]] = inst_start[first_row]
 
-    q = read_features(path, codes, D)
+    q, has_file = read_features(path, codes, listed, calendar)
     absent = [f for f in REQUIRED_FIELDS if f not in q]
     if absent:
         raise DataError(
             f"{path / 'features'}: no stock has the required field(s) "
-            f"{', '.join(absent)} (<code>/<field>.day.bin)"
+            f"{', '.join(absent)} (features/<code>/<field>.day.bin, code in lower or upper case)"
+        )
+    outside = {f: int((~listed & ~np.isnan(q[f])).sum()) for f in REQUIRED_FIELDS}
+    if any(outside.values()):
+        log.warning(
+            "%s: values on days outside the listing intervals of instruments/all.txt are not "
+            "read (%s)",
+            path / "features",
+            ", ".join(f"{f}: {n}" for f, n in outside.items() if n),
         )
     proxies: dict[str, str] = {}
     factor = q["factor"]
+    # suspension from qlib's own close and volume: a missing factor must not hide a trading day
+    suspended = listed & (np.isnan(q["close"]) | np.isnan(q["volume"]) | (q["volume"] == 0))
+    proxies["is_suspended"] = "volume == 0 or close missing (qlib has no suspension flag)"
+    no_factor = listed & ~suspended & ~(factor > 0)
+    if no_factor.any():
+        d, n = np.nonzero(no_factor)
+        k = np.argsort(n, kind="stable")[:5]
+        frame = pd.DataFrame(
+            {"date": calendar[d[k]], "code": codes[n[k]], "factor": factor[d[k], n[k]]}
+        )
+        folder = feature_folders(path, codes[n[k][:1]])[0]
+        raise rows_error(
+            str(path / "features" / folder / "factor.day.bin"),
+            "factor",
+            "factor <= 0 or missing on a day with a close and volume (raw prices need it)",
+            frame,
+            n_total=int(no_factor.sum()),
+        )
     close_raw = q["close"] / factor
     volume_raw = q["volume"] * factor
-    suspended = listed & (np.isnan(close_raw) | (volume_raw == 0) | np.isnan(volume_raw))
-    proxies["is_suspended"] = "volume == 0 or close missing (qlib has no suspension flag)"
 
     fields: dict[str, np.ndarray] = {}
     # suspended days carry the last traded close and zero volume, as in the contract
@@ -207,22 +394,32 @@ def read_qlib(path: str | Path) -> Market:
     for name in ("open", "high", "low", "close"):
         raw = q[name] / factor
         fields[name] = np.where(suspended, prev_close, raw)
-    if "vwap" in q:
-        vwap = q["vwap"] / factor
-    elif "amount" in q:
-        with np.errstate(invalid="ignore", divide="ignore"):
-            vwap = q["amount"] / volume_raw
-        proxies["vwap"] = "amount / raw volume (no $vwap in the qlib directory)"
-    else:
-        vwap = (fields["high"] + fields["low"] + fields["close"]) / 3
-        proxies["vwap"] = "typical price (high + low + close) / 3 (no $vwap or $amount)"
+    # vwap and amount: per stock, the file where it exists, else a proxy (logged with the count)
+    with_folder = int(has_file["close"].sum())
+    nan_grid = np.full((D, N), np.nan)
+    q_vwap, q_amount = q.get("vwap", nan_grid), q.get("amount", nan_grid)
+    has_vwap, has_amount = has_file["vwap"][None, :], has_file["amount"][None, :]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        from_amount = q_amount / volume_raw
+    typical = (fields["high"] + fields["low"] + fields["close"]) / 3
+    vwap = np.where(has_vwap, q_vwap / factor, np.where(has_amount, from_amount, typical))
+    no_vwap = has_file["close"] & ~has_file["vwap"]
+    if no_vwap.any():
+        via_amount = int((no_vwap & has_file["amount"]).sum())
+        proxies["vwap"] = (
+            f"no vwap.day.bin for {int(no_vwap.sum())} of {with_folder} stocks: amount / raw "
+            f"volume for {via_amount}, typical price (high + low + close) / 3 for "
+            f"{int(no_vwap.sum()) - via_amount} (no amount.day.bin either)"
+        )
     fields["vwap"] = np.where(suspended, prev_close, vwap)
     fields["volume"] = np.where(suspended, 0.0, volume_raw)
-    if "amount" in q:
-        amount = q["amount"]
-    else:
-        amount = fields["vwap"] * fields["volume"]
-        proxies["amount"] = "vwap x raw volume (no $amount in the qlib directory)"
+    amount = np.where(has_amount, q_amount, fields["vwap"] * fields["volume"])
+    no_amount = has_file["close"] & ~has_file["amount"]
+    if no_amount.any():
+        proxies["amount"] = (
+            f"vwap x raw volume for the {int(no_amount.sum())} of {with_folder} stocks "
+            "without amount.day.bin"
+        )
     fields["amount"] = np.where(suspended, 0.0, amount)
     fields["adj_factor"] = adj
     if "turnover" in q:
@@ -279,18 +476,7 @@ def read_qlib(path: str | Path) -> Market:
                 int((~known).sum()),
             )
         ms, me = interval_positions(calendar, m_start[known], m_end[known])
-        member = (
-            fill_intervals(
-                D,
-                N,
-                np.searchsorted(codes, m_codes[known]),
-                ms,
-                me,
-                np.ones(int(known.sum()), dtype=bool),
-                False,
-            )
-            & listed
-        )
+        member = interval_union(D, N, np.searchsorted(codes, m_codes[known]), ms, me) & listed
         count = member.sum(axis=1, keepdims=True)
         index_weights[name] = np.where(member, 1.0 / np.maximum(count, 1), 0.0)
         proxies[f"index_weights.{name}"] = (
