@@ -49,7 +49,7 @@ def test_residualise_by_hand():
     resid, r2, explained, counts = inc.residualise(x, c, np.ones_like(x, bool))
     np.testing.assert_allclose(resid[0], [0.8, -1.2, 0.8, -1.2, 0.8], atol=1e-12)
     assert r2[0] == pytest.approx(1 - 4.8 / 14.8)
-    assert not explained[0] and counts == {"cells": 5, "filled": 0, "left_out": 0}
+    assert not explained[0] and counts == {"cells": 5, "filled": 0, "left_out": 0, "too_few": 0}
 
 
 def test_residualise_fills_missing_classic_with_the_median_rank():
@@ -61,11 +61,24 @@ def test_residualise_fills_missing_classic_with_the_median_rank():
     c = np.stack([np.array([[10.0, np.nan, 30.0, 40.0, 50.0]]), np.full((1, 5), np.nan)], axis=-1)
     resid, _, _, counts = inc.residualise(x, c, np.ones_like(x, bool))
     np.testing.assert_allclose(resid[0], [0.45, -2.2, 1.35, -0.75, 1.15], atol=1e-12)
-    assert counts == {"cells": 5, "filled": 1, "left_out": 1}
+    assert counts == {"cells": 5, "filled": 1, "left_out": 1, "too_few": 0}
     # a stock outside the mask is outside the regression and has no residual
     mask = np.array([[True, True, True, True, False]])
     resid, *_ = inc.residualise(x, c, mask)
     assert np.isnan(resid[0, 4]) and np.isfinite(resid[0, :4]).all()
+
+
+def test_residualise_skips_a_day_with_too_few_stocks_per_regressor():
+    # 7 stocks, intercept + 3 classic factors = 4 columns: 8 stocks needed, so no residual;
+    # with 8 stocks the day is residualised
+    rng = np.random.default_rng(0)
+    x, c = rng.normal(size=(1, 8)), rng.normal(size=(1, 8, 3))
+    mask = np.ones((1, 8), bool)
+    mask[0, 7] = False
+    resid, r2, _, counts = inc.residualise(x, c, mask)
+    assert np.isnan(resid).all() and np.isnan(r2).all() and counts["too_few"] == 1
+    resid, r2, _, counts = inc.residualise(x, c, np.ones((1, 8), bool))
+    assert np.isfinite(resid).all() and counts["too_few"] == 0
 
 
 def test_residualise_uses_only_same_day_data():

@@ -20,7 +20,9 @@ raw T+1 -> T+11 return):
   factor. Only day-t values enter the day-t regression. A classic value missing for a stock is
   given the median rank of that factor's day (so the stock stays in and the filled column carries
   no information about it); a classic factor missing for every stock of the day is left out that
-  day. Both are counted in the log. The residual's RankIC statistics stand next to the raw
+  day. Both are counted in the log. A day with fewer than STOCKS_PER_COLUMN (2) stocks per
+  design column (intercept + classic factors: 32 with all 15) is not residualised (NaN that
+  day, counted in the log), since chance alone would explain most of the factor. The residual's RankIC statistics stand next to the raw
   factor's (the raw ones equal tables 8 / 13). A day on which the classic factors explain the
   factor exactly (residual sum of squares ≤ EXPLAINED_TOL² × total) has residual 0 and an
   incremental RankIC of 0, not of the rounding noise.
@@ -48,6 +50,9 @@ log = logging.getLogger(__name__)
 # exactly: factor panels are float32 (relative precision 6e-8), so an exact mix comes back
 # with a residual of about 1e-7 of the factor; 1e-6 is rounding, not information.
 EXPLAINED_TOL = 1e-6
+# A day's regression needs this many stocks per design column (intercept + classic factors):
+# with fewer, chance alone explains most of the factor (expected R² = columns / stocks).
+STOCKS_PER_COLUMN = 2
 STATS = ["rank_ic_mean", "ic_ir", "rank_ic_pos_ratio"]
 INCR_STATS = [f"incr_{s}" for s in STATS]
 _DIGITS = {"rank_ic_mean": 4, "ic_ir": 2, "rank_ic_pos_ratio": 4, "sign_rank_ic": 4, "incr_rank_ic_mean": 4,
@@ -146,13 +151,14 @@ def residualise(x: np.ndarray, classic: np.ndarray, mask: np.ndarray
     doc), over the stocks with mask[d] and a finite x[d]; only row d enters it.
 
     x, mask: [T, N]; classic: [T, N, K]. Returns (residual [T, N], NaN outside the regression
-    sets and on days with fewer than MIN_STOCKS stocks; R² [T]; explained [T], the days the
-    classic factors explain exactly, whose residual is set to 0; counts {"cells", "filled",
-    "left_out"}: classic cells used, cells rank-filled, classic factor-days left out)."""
+    sets and on days with fewer than MIN_STOCKS stocks or fewer than STOCKS_PER_COLUMN per
+    design column; R² [T]; explained [T], the days the classic factors explain exactly, whose
+    residual is set to 0; counts {"cells", "filled", "left_out", "too_few"}: classic cells used,
+    cells rank-filled, classic factor-days left out, days skipped for too few stocks)."""
     resid = np.full(x.shape, np.nan)
     r2 = np.full(x.shape[0], np.nan)
     explained = np.zeros(x.shape[0], dtype=bool)
-    counts = {"cells": 0, "filled": 0, "left_out": 0}
+    counts = {"cells": 0, "filled": 0, "left_out": 0, "too_few": 0}
     for d in range(x.shape[0]):
         rows = mask[d] & np.isfinite(x[d])
         if rows.sum() < MIN_STOCKS:
@@ -160,6 +166,9 @@ def residualise(x: np.ndarray, classic: np.ndarray, mask: np.ndarray
         y = np.asarray(x[d, rows], dtype=np.float64)
         ranks, filled, left_out = _classic_ranks(np.asarray(classic[d][rows], dtype=np.float64))
         design = np.column_stack([np.ones(len(y)), ranks])
+        if len(y) < STOCKS_PER_COLUMN * design.shape[1]:
+            counts["too_few"] += 1
+            continue
         beta, *_ = np.linalg.lstsq(design, y, rcond=None)
         e = y - design @ beta
         sst = float(((y - y.mean()) ** 2).sum())
@@ -187,9 +196,10 @@ def _incremental_row(ctx: EvalContext, x: np.ndarray | None, classic_days: np.nd
     # a residual of exactly 0 ranks nothing: no incremental information, RankIC 0 (not NaN)
     ics[explained & np.isfinite(raw_ics)] = 0.0
     log.info("%s: %d days, classic cells rank-filled with the median %d of %d (%.2f%%), classic factor-days "
-             "left out (no value) %d, days fully explained %d, mean R² %.4f", label, len(days), counts["filled"],
-             counts["cells"], 100.0 * counts["filled"] / max(counts["cells"], 1), counts["left_out"],
-             int(explained.sum()), np.nanmean(r2) if np.isfinite(r2).any() else np.nan)
+             "left out (no value) %d, days skipped for too few stocks (< %d per regressor) %d, days fully "
+             "explained %d, mean R² %.4f", label, len(days), counts["filled"], counts["cells"],
+             100.0 * counts["filled"] / max(counts["cells"], 1), counts["left_out"], STOCKS_PER_COLUMN,
+             counts["too_few"], int(explained.sum()), np.nanmean(r2) if np.isfinite(r2).any() else np.nan)
     incr = ic_summary(ics)
     return {**ic_summary(raw_ics), **{f"incr_{k}": v for k, v in incr.items()},
             "classic_r2": float(np.nanmean(r2)) if np.isfinite(r2).any() else np.nan}
