@@ -22,12 +22,14 @@ raw T+1 -> T+11 return):
   no information about it); a classic factor missing for every stock of the day is left out that
   day. Both are counted in the log. A day with fewer than STOCKS_PER_COLUMN (2) stocks per
   design column (intercept + classic factors: 32 with all 15) is not residualised (NaN that
-  day, counted in the log), since chance alone would explain most of the factor. The residual's RankIC statistics stand next to the raw
-  factor's (the raw ones equal tables 8 / 13). A day on which the classic factors explain the
-  factor exactly (residual sum of squares ≤ EXPLAINED_TOL² × total) has residual 0 and an
-  incremental RankIC of 0, not of the rounding noise.
+  day, counted in the log), since chance alone would explain most of the factor. The residual's
+  RankIC statistics stand next to the raw factor's (the raw ones equal tables 8 / 13, over all
+  their days). A day on which the classic factors explain the factor exactly (residual sum of
+  squares ≤ EXPLAINED_TOL² × total) has residual 0 and an incremental RankIC of 0, not that of
+  the rounding noise.
 
-Every universe of `evaluate.universes` is done (the regression runs within the universe).
+Every universe of `evaluate.universes` is done (the regression runs within the universe; on a
+small universe, e.g. the tiny configuration's 25-stock indices, every day may be skipped).
 """
 from __future__ import annotations
 
