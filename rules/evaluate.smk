@@ -107,3 +107,31 @@ rule oracle_recovery:
         evaluate=config["evaluate"],
     script:
         "../workflow/scripts/oracle_recovery.py"
+
+
+rule incremental:
+    input:
+        data=DATA_PATH,
+        checked=data_checked(),
+        labels="results/labels",
+        factors=factor_panels(),
+        classic="results/features/classic",
+    output:
+        baselines=reported("baselines"),
+        incremental=reported("incremental"),
+        figure=reported("fig_incremental"),
+    log:
+        "logs/tables/incremental.log",
+    benchmark:
+        "results/benchmarks/tables/incremental.tsv"
+    conda:
+        "../envs/repro.yaml"
+    threads: 1
+    resources:
+        mem_mb=8000,
+        runtime=60,
+    params:
+        data=DATA,
+        evaluate=config["evaluate"],
+    script:
+        "../workflow/scripts/incremental.py"

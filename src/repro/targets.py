@@ -45,6 +45,8 @@ class Target:
 
 _EVAL = "docs/captions/evaluation.rst"
 _STUDY = "docs/captions/studies.rst"
+_BEYOND = "Beyond the report"
+_INCREMENTAL = "docs/captions/incremental.rst"
 STUDY_PARAMS = {2: "lr", 3: "dropout", 4: "ortho_lambda", 5: "n_factors"}  # report table -> key
 
 
@@ -60,12 +62,15 @@ def _entries():
     yield Target("headline", "headline", builder="evaluate:headline")
     yield Target("oracle_recovery", "oracle_recovery", "Evaluation", "docs/captions/oracle.rst",
                  "evaluate:oracle_recovery", synthetic_only=True)
+    yield Target("baselines", "incremental", _BEYOND, _INCREMENTAL, "incremental:baselines", ("classic",))
+    yield Target("incremental", "incremental", _BEYOND, _INCREMENTAL, "incremental:incremental", ("classic",))
     for n in range(1, 6):
         yield Target(f"fig{n}", "diagrams", "Method", "docs/captions/diagrams.rst")
     for n in range(6, 12):
         yield Target(f"fig{n}", "study_figures", "Studies", _STUDY)
     for n in range(12, 18):
         yield Target(f"fig{n}", "unit_tables", "Evaluation", _EVAL)
+    yield Target("fig_incremental", "incremental", _BEYOND, _INCREMENTAL, "incremental:plot_incremental")
 
 
 TARGETS: dict[str, Target] = {t.name: t for t in _entries()}
