@@ -27,10 +27,10 @@ def code_blocks(text: str, lang: str) -> list[str]:
     return re.findall(rf"^```{lang}\n(.*?)^```", text, re.M | re.S)
 
 
-def readme_commands() -> list[str]:
-    """Every command step of the README's bash blocks, comments stripped."""
+def readme_commands(text: str = README) -> list[str]:
+    """Every command step of the bash blocks of `text` (the README), comments stripped."""
     steps = []
-    for block in code_blocks(README, "bash"):
+    for block in code_blocks(text, "bash"):
         for line in block.replace("\\\n", " ").splitlines():
             words = shlex.split(line, comments=True)
             if not words:
@@ -117,6 +117,29 @@ def test_readme_has_the_commands_a_user_needs():
 @pytest.mark.parametrize("step", readme_commands())
 def test_readme_command_runs_as_written(step, scratch):
     handle(step, scratch)
+
+
+def test_own_data_commands_on_a_qlib_folder(scratch):
+    # The README's "Your own data" commands, word for word, with my.yaml naming a qlib folder
+    # (upper-case stock folders, as many published ones have) instead of the parquet contract.
+    from market_fixtures import write_qlib_market
+
+    from repro.data import load_market
+
+    qlib = write_qlib_market(load_market({"source": "parquet", "path": str(scratch / "market")}),
+                             scratch / "qlib", upper=True)
+    yaml_text = my_yaml(qlib).replace("source: parquet", "source: qlib")
+    assert "source: qlib" in yaml_text
+    section = README[README.index("## Your own data"):README.index("## On a cluster")]
+    steps = readme_commands(section)
+    assert len(steps) == 2 and steps[0].startswith("repro check-data"), steps
+    backup = (scratch / "my.yaml").read_text()
+    try:
+        (scratch / "my.yaml").write_text(yaml_text)
+        for step in steps:
+            assert handle(step, scratch).startswith("ran"), step
+    finally:
+        (scratch / "my.yaml").write_text(backup)
 
 
 def test_a_target_after_configfile_fails(scratch):
