@@ -176,3 +176,22 @@ def test_config_rejects_unknown_keys_and_bad_order():
     assert cfg.te_annual == {"csi300": 0.03, "csi500": 0.05, "csi1000": 0.05}
     assert cfg.penalties() == {"te": 1.0, "turnover": 10.0}
     assert cfg.te_daily("csi300") == pytest.approx(0.03 / np.sqrt(252))
+
+
+@pytest.mark.parametrize("backend", ["clarabel", "cvxpy"])
+def test_costs_decide_the_trade_by_hand(backend):
+    """3 names, scores (0, 1, 2) -> z (−1.2247, 0, 1.2247) × alpha_scale a; w_prev (0.5, 0.5, 0).
+    Moving δ from name 0 to name 2 gains 2.449·a·δ and costs (0.1% + 0.2%)·δ: at a = 0.001 no
+    trade (0.00245 < 0.003); at a = 0.002 it pays (0.0049), name 1 → 2 does not (0.00245), so
+    exactly the 20% turnover goes from name 0 to name 2."""
+    from enhance_fixtures import FakeSnapshot
+    snap = FakeSnapshot("d", np.array(["A", "B", "C"]), ["country"], [], [], np.ones((3, 1)),
+                        np.array([[1e-4]]), np.full(3, 1e-4))
+    wb, prev, ones = np.full(3, 1 / 3), np.array([0.5, 0.5, 0.0]), np.ones(3, bool)
+    week = WeekInputs(np.array([0.0, 1.0, 2.0]), prev, wb, ones, ones, ones, first=False)
+    expected = {0.001: [0.5, 0.5, 0.0], 0.002: [0.3, 0.5, 0.2]}
+    for a, w in expected.items():
+        cfg = EnhanceConfig(alpha_scale=a, name_cap=0.5, te_annual={"csi300": 10.0}, backend=backend)
+        opt = WeeklyOptimizer(snap.codes, "csi300", "free", cfg, snap.factor_names, [], [])
+        sol = opt.solve(snap, week)
+        np.testing.assert_allclose(sol.weights, w, atol=1e-6)
