@@ -123,12 +123,23 @@ def test_te_cone_equals_dense_quadratic_form():
     _, _, A, b, cones = prob.data(v)
     x = np.concatenate([w, np.zeros(N), X.T @ (w - wb)])
     slack = b - A @ x
-    soc = slack[-(1 + K + N):]
+    soc = slack[-(2 + K + N):]
     d = w - wb
     dense = np.sqrt(d @ snap.stock_cov() @ d)
     assert np.linalg.norm(soc[1:]) == pytest.approx(dense, abs=1e-8)
     assert soc[0] == 0.01
     assert np.allclose(slack[:1 + K], 0, atol=1e-12)  # Σw = 1 and f = Xᵀ(w − w_b) hold for x
+    # names left out of the solve (hi = 0, here 5 benchmark members) enter as one constant
+    out = np.arange(N) < 5
+    w2 = np.where(out, 0.0, w) / w[~out].sum()
+    sub = {k: (x[~out] if k in ("alpha", "w_prev", "lo", "hi", "cap_soft", "sqrt_d", "sd_wb", "member") else x)
+           for k, x in v.items()}
+    sub["X"], sub["soc_const"] = X[~out], np.linalg.norm((np.sqrt(D) * wb)[out])
+    _, _, A2, b2, _ = prob.data(sub)
+    x2 = np.concatenate([w2[~out], np.zeros(N - 5), X.T @ (w2 - wb)])
+    d2 = w2 - wb
+    soc2 = (b2 - A2 @ x2)[-(2 + K + N - 5):]
+    assert np.linalg.norm(soc2[1:]) == pytest.approx(np.sqrt(d2 @ snap.stock_cov() @ d2), abs=1e-8)
 
 
 def test_conic_and_cvxpy_backends_agree():

@@ -14,7 +14,9 @@ Constraint rows (Clarabel: A x + s = b, s in the cone):
   nonneg:   −w ≤ −lo;  w ≤ hi (+ name_cap·cap_soft·s_cap);  −buy ≤ 0;  w − buy ≤ w_prev;
             Σbuy ≤ turn_cap (+ turnover_cap·s_turnover);  ±f_style ≤ b (+ b·s_style);
             ±f_industry ≤ band (+ band·s_industry);  −mᵀw ≤ −share (+ share·s_member);  −s ≤ 0
-  SOC:      (te (+ te·s_te), Lᵀf, √D ⊙ w − √D ⊙ w_b)
+  SOC:      (te (+ te·s_te), Lᵀf, √D ⊙ w − √D ⊙ w_b, c)
+Names with hi = 0 (outside the universe and not held, or sold out for certain) are left out
+of the variables; c = ‖√D ⊙ w_b‖ over them keeps the cone exact.
 """
 from __future__ import annotations
 
@@ -30,21 +32,26 @@ class ConicProblem:
 
     def __init__(self, n_stocks: int, n_factors: int, style_idx, industry_idx, member80: bool,
                  te_daily: float, cfg, elastic: bool):
-        self.N, self.K = n_stocks, n_factors
+        self.K = n_factors
         self.style_idx, self.industry_idx = np.asarray(style_idx, int), np.asarray(industry_idx, int)
         self.member80, self.te, self.cfg, self.elastic = member80, te_daily, cfg, elastic
+        self._layout(n_stocks)
+        self.settings = clarabel.DefaultSettings()
+        self.settings.verbose = False
+        for k, v in (cfg.solver_opts or {}).items():
+            setattr(self.settings, k, v)
+
+    def _layout(self, n_stocks: int):
+        """Column layout for n_stocks names: w, buy, f, then the slacks."""
+        self.N = n_stocks
         sizes = {"turnover": 1, "te": 1, "style": len(self.style_idx), "industry": len(self.industry_idx),
-                 "member": 1 if member80 else 0, "cap": 1} if elastic else {}
+                 "member": 1 if self.member80 else 0, "cap": 1} if self.elastic else {}
         self.slack_cols, start = {}, 2 * self.N + self.K
         for k in SLACKS:
             n = sizes.get(k, 0)
             self.slack_cols[k] = np.arange(start, start + n)
             start += n
         self.n_var = start
-        self.settings = clarabel.DefaultSettings()
-        self.settings.verbose = False
-        for k, v in (cfg.solver_opts or {}).items():
-            setattr(self.settings, k, v)
 
     def _rows(self, blocks, n_rows):
         """A sparse [n_rows, n_var] block from {column offset array or slice start: matrix}."""
@@ -58,7 +65,9 @@ class ConicProblem:
         return sp.csc_matrix((d, (r, c)), shape=(n_rows, self.n_var))
 
     def data(self, v: dict):
-        """(P, q, A, b, cones) for the week's values (see `repro.enhance.optimizer`)."""
+        """(P, q, A, b, cones) for the week's values (see `repro.enhance.optimizer`), over the
+        names in v; v["soc_const"] (optional) is the norm of the TE terms of names left out."""
+        self._layout(len(v["alpha"]))
         N, K, cfg = self.N, self.K, self.cfg
         W, B, F = np.arange(N), np.arange(N, 2 * N), np.arange(2 * N, 2 * N + K)
         S = self.slack_cols
@@ -109,10 +118,10 @@ class ConicProblem:
         head = [(S["te"], [[-self.te]])] if self.elastic else []
         soc = [self._rows(head, 1) if head else sp.csc_matrix((1, self.n_var)),
                self._rows([(F, -np.asarray(v["Lt"]))], K),
-               self._rows([(W, -sp.diags(v["sqrt_d"]))], N)]
+               self._rows([(W, -sp.diags(v["sqrt_d"]))], N), sp.csc_matrix((1, self.n_var))]
         blocks.append(sp.vstack(soc, format="csc"))
-        rhs.append(np.concatenate([[self.te], np.zeros(K), -np.asarray(v["sd_wb"])]))
-        cones.append(clarabel.SecondOrderConeT(1 + K + N))
+        rhs.append(np.concatenate([[self.te], np.zeros(K), -np.asarray(v["sd_wb"]), [v.get("soc_const", 0.0)]]))
+        cones.append(clarabel.SecondOrderConeT(2 + K + N))
 
         A = sp.vstack(blocks, format="csc")
         b = np.concatenate(rhs)
@@ -127,12 +136,23 @@ class ConicProblem:
         return P, q, A, b, cones
 
     def solve(self, v: dict):
-        """(status, w or None, {slack: max relative value})."""
-        P, q, A, b, cones = self.data(v)
+        """(status, w or None, {slack: max relative value}) over the full stock axis of v.
+
+        Names with hi = 0 (w = 0 for certain) are left out of the solve: their TE terms
+        −√D_i·w_b,i enter the cone as one constant entry, the norm of those terms."""
+        active = np.asarray(v["hi"]) > 0
+        full_n = len(active)
+        per_stock = ("alpha", "w_prev", "lo", "hi", "cap_soft", "sqrt_d", "sd_wb", "member")
+        sub = {k: (np.asarray(x)[active] if k in per_stock else x) for k, x in v.items()}
+        sub["X"] = np.asarray(v["X"])[active]
+        sub["soc_const"] = float(np.linalg.norm(np.asarray(v["sd_wb"])[~active]))
+        P, q, A, b, cones = self.data(sub)
         sol = clarabel.DefaultSolver(P, q, A, b, cones, self.settings).solve()
         status = str(sol.status)
         if status not in ("Solved", "AlmostSolved"):
             return status, None, None
         x = np.asarray(sol.x)
         slacks = {k: float(x[c].max()) for k, c in self.slack_cols.items() if len(c)}
-        return status, x[: self.N], slacks
+        w = np.zeros(full_n)
+        w[active] = x[: self.N]
+        return status, w, slacks
