@@ -198,3 +198,16 @@ def test_no_look_ahead():
     keep = lambda r: r.weights[r.weights["date"] <= t_date].reset_index(drop=True)  # noqa: E731
     pd.testing.assert_frame_equal(keep(base), keep(other))
     assert not base.weights.equals(other.weights)  # the later weeks did change
+
+
+def test_write_and_read_result(tmp_path):
+    from repro.enhance.backtest import read_result, write_result
+    m, score, cfg = _random_setup()
+    res = _run(m, score, cfg)
+    paths = write_result(res, tmp_path / "csi300" / "member80" / "multi")
+    assert sorted(p.name for p in paths.values()) == ["diagnostics.csv", "nav.parquet", "trades.parquet",
+                                                      "weights.parquet"]
+    back = read_result(tmp_path / "csi300" / "member80" / "multi", "csi300", "member80")
+    np.testing.assert_allclose(back.nav["hedged"], res.nav["hedged"])
+    assert back.weights.groupby("date")["weight"].sum().sub(1).abs().max() < 1e-12
+    assert list(back.diagnostics["status"]) == list(res.diagnostics["status"])

@@ -28,11 +28,13 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable
 
 import numpy as np
 import pandas as pd
 
+from ..atomic import atomic_file
 from ..metrics.layered import TradingArrays, week_end_days
 from .config import EnhanceConfig
 from .optimizer import WeeklyOptimizer, WeekInputs
@@ -48,6 +50,34 @@ class EnhanceResult:
     weights: pd.DataFrame  # date (trade day), code, weight: the optimiser's targets, each date sums to 1
     diagnostics: pd.DataFrame  # one row per rebalance (see repro.enhance.optimizer)
     trades: pd.DataFrame  # date, code, w_prev (drifted, signal close), weight (target), executed (at vwap)
+
+
+# Files of one backtest in results/enhancement/{index}/{constraint}/{model}/
+RESULT_FILES = {"weights": "weights.parquet", "nav": "nav.parquet", "diagnostics": "diagnostics.csv",
+                "trades": "trades.parquet"}
+
+
+def write_result(result: EnhanceResult, folder) -> dict[str, Path]:
+    """Write the result's tables (RESULT_FILES) into `folder`, each atomically."""
+    folder = Path(folder)
+    paths = {}
+    for key, name in RESULT_FILES.items():
+        df = getattr(result, key)
+        with atomic_file(folder / name) as tmp:
+            if name.endswith(".csv"):
+                df.to_csv(tmp, index=False)
+            else:
+                df.to_parquet(tmp, index=False)
+        paths[key] = folder / name
+    return paths
+
+
+def read_result(folder, index: str, constraint: str) -> EnhanceResult:
+    """Read back what `write_result` wrote."""
+    folder = Path(folder)
+    parts = {k: (pd.read_csv(folder / n, parse_dates=["date", "signal_date"]) if n.endswith(".csv")
+                 else pd.read_parquet(folder / n)) for k, n in RESULT_FILES.items()}
+    return EnhanceResult(index, constraint, parts["nav"], parts["weights"], parts["diagnostics"], parts["trades"])
 
 
 def benchmark_weights(market, index: str) -> np.ndarray:
