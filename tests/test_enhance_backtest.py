@@ -211,3 +211,17 @@ def test_write_and_read_result(tmp_path):
     np.testing.assert_allclose(back.nav["hedged"], res.nav["hedged"])
     assert back.weights.groupby("date")["weight"].sum().sub(1).abs().max() < 1e-12
     assert list(back.diagnostics["status"]) == list(res.diagnostics["status"])
+
+
+def test_membership_flags_become_equal_weights(caplog):
+    from repro.enhance.backtest import benchmark_weights
+    m = _two_stock_market()
+    m.index_weights["csi300"] = np.ones(m.shape)  # membership without weights
+    m.proxies["index_weights.csi300"] = "membership only: equal weights"
+    with caplog.at_level("WARNING"):
+        wb = benchmark_weights(m, "csi300")
+    np.testing.assert_allclose(wb, 0.5)
+    assert "do not sum to 1" in caplog.text and "proxy" in caplog.text
+    m.index_weights["csi300"][3, 1] = np.nan
+    with pytest.raises(ValueError, match=r"index_weights\[csi300\].*2023-01-10.*'B'"):
+        benchmark_weights(m, "csi300")

@@ -36,7 +36,8 @@ class EnhanceConfig:
     backend: str = "clarabel"
     solver_opts: dict = field(default_factory=dict)  # Clarabel settings, e.g. {tol_gap_rel: 1e-7}
     on_failure: str = "hold"  # [D] if even the elastic solve fails: "hold" (keep the drifted
-    # weights, status "failed" in the diagnostics, logged as an error) or "raise"
+    # weights, or the benchmark's on the first build; status "failed" in the diagnostics,
+    # logged as an error) or "raise"
 
     def __post_init__(self):
         bad = sorted(set(self.relax_order) - set(RELAXABLE))

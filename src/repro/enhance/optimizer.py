@@ -26,9 +26,16 @@ week is infeasible or the solver fails, an elastic copy is solved with non-negat
 the soft-able constraints, each measured relative to its bound and penalised by
 `EnhanceConfig.penalties()` (relax_order: turnover, then TE, styles, industries, the member
 share, the name cap; each 10× dearer than the previous). Trading rules, long-only and full
-investment are never relaxed. Every week returns its diagnostics (status, slacks used, solve
-time, ex-ante TE, turnover, constituent share, the largest violation of the strict constraints
-measured on the final weights).
+investment are never relaxed.
+
+Diagnostics of each week (`WeekSolution.diagnostics`, one row of diagnostics.csv): status
+(optimal | relaxed: slacks used | elastic: the strict solve failed numerically and the elastic
+one needed no slack | failed: both failed, weights held), solver_status, solve_time_s (data
+assembly + solves), slack_{turnover,te,style,industry,member,cap} (largest relative slack),
+relaxed (the slacks used, in relax order), ex_ante_te (annualised, on the final weights),
+turnover (Σ max(w − w_prev, 0)), constituent_share, n_holdings (w ≥ 1e-6), n_eligible,
+max_violation and max_violation_constraint (of the strict constraints, measured after the
+solve on the final weights, each in its own units: weight, std units, annualised TE).
 """
 from __future__ import annotations
 
@@ -128,7 +135,8 @@ class WeeklyOptimizer:
         codes = np.asarray(snapshot.codes).astype(str)
         idx = np.array([self.pos.get(c, -1) for c in codes], dtype=np.int64)
         if (idx < 0).any():
-            raise ValueError(f"risk snapshot {snapshot.date}: codes not in the market, e.g. {codes[idx < 0][:5].tolist()}")
+            raise ValueError(f"risk snapshot {snapshot.date}: codes not in the market, "
+                             f"e.g. {codes[idx < 0][:5].tolist()}")
         X = np.zeros((len(self.codes), len(self.factor_names)))
         D = np.zeros(len(self.codes))
         X[idx] = np.asarray(snapshot.exposures, dtype=np.float64)
@@ -160,8 +168,8 @@ class WeeklyOptimizer:
         L = np.asarray(snapshot.cov_factor(), dtype=np.float64)
         member = (week.w_bench > 0).astype(np.float64)
         values = {"alpha": zscore_alpha(week.alpha, eligible, cfg.alpha_scale), "w_prev": week.w_prev,
-                  "lo": lo, "hi": hi, "cap_soft": cap_soft, "X": X,
-                  "xb": X.T @ week.w_bench, "Lt": L.T, "sqrt_d": np.sqrt(D), "sd_wb": np.sqrt(D) * week.w_bench, "member": member,
+                  "lo": lo, "hi": hi, "cap_soft": cap_soft, "X": X, "xb": X.T @ week.w_bench, "Lt": L.T,
+                  "sqrt_d": np.sqrt(D), "sd_wb": np.sqrt(D) * week.w_bench, "member": member,
                   "turn_cap": 2.0 if week.first else cfg.turnover_cap}
         t0 = time.perf_counter()
         status, w, slacks = self._make(False).solve(values)
@@ -171,7 +179,8 @@ class WeeklyOptimizer:
                         snapshot.date, status)
             status_e, w, slacks = self._make(True).solve(values)
             status = f"{status}; elastic {status_e}"
-            kind = "relaxed" if w is not None else "failed"
+            kind = "failed" if w is None else ("relaxed" if any(v > _SLACK_TOL for v in slacks.values())
+                                               else "elastic")  # elastic: strict failed, no slack needed
         elapsed = time.perf_counter() - t0
         if w is None:
             msg = (f"enhance {self.index}/{self.constraint} {snapshot.date}: strict and elastic solves "
@@ -222,6 +231,6 @@ class WeeklyOptimizer:
                 "member": max(cfg.member_share - share, 0.0) if self.constraint == "member80" else 0.0}
         worst = max(viol, key=viol.get)
         return {"ex_ante_te": te_daily * np.sqrt(cfg.periods_per_year), "turnover": turnover,
-                "constituent_share": share, "n_holdings": int((w > 0).sum()),
+                "constituent_share": share, "n_holdings": int((w >= 1e-6).sum()),
                 "n_eligible": int(week.eligible.sum()), "max_violation": viol[worst],
                 "max_violation_constraint": worst if viol[worst] > 0 else ""}
