@@ -225,3 +225,10 @@ def test_membership_flags_become_equal_weights(caplog):
     m.index_weights["csi300"][3, 1] = np.nan
     with pytest.raises(ValueError, match=r"index_weights\[csi300\].*2023-01-10.*'B'"):
         benchmark_weights(m, "csi300")
+
+
+def test_deterministic():
+    m, score, cfg = _random_setup()
+    a, b = _run(m, score, cfg, "free"), _run(m, score, cfg, "free")
+    pd.testing.assert_frame_equal(a.weights, b.weights)
+    pd.testing.assert_frame_equal(a.nav, b.nav)
