@@ -38,7 +38,7 @@ rule comparison_summary:
             "results/comparison/summary.html",
             caption="../docs/captions/comparison.rst",
             category=COMPARISON_CATEGORY,
-            subcategory="Overview",
+            subcategory="All tables (summary)",
             labels={"table": "all tables", "figures": "none"},
         ),
     log:

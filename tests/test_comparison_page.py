@@ -193,3 +193,13 @@ def test_summarize_counts(t8):
     s = summarize(comp)
     assert s["numbers"] == 42 and s["numbers_differ"] == 1 and s["text_cells"] == 0
     assert s["max_abs_diff"] == pytest.approx(0.01) and s["mean_abs_diff"] == pytest.approx(0.01 / 42)
+
+
+def test_whole_number_columns_have_no_decimals():
+    ref = pd.read_csv(REF / "table2.csv")  # lr, stop_epoch, valid_rank_ic
+    ours = ref.copy()
+    ours["stop_epoch"] = ours["stop_epoch"] + 3
+    rows = {(r[0], r[1]): r[2:] for r, _ in tables_of(comparison_page("table2", ours, ref))[0][1:]}
+    epoch = ref["stop_epoch"].iloc[0]
+    assert rows[("0.001", "stop_epoch")] == [str(epoch + 3), str(epoch), "+3"]
+    assert rows[("0.001", "valid_rank_ic")][0] == f"{ref['valid_rank_ic'].iloc[0]:.4f}"

@@ -75,15 +75,27 @@ def report_labels(name: str) -> dict[str, str]:
             "figures": ", ".join(figs) if figs else "none"}
 
 
-def _num(x) -> str:
+def _num(x, integer: bool = False) -> str:
     if x is None or (isinstance(x, (float, np.floating)) and not np.isfinite(x)):
         return "—"
-    x = float(x)
-    return str(int(x)) if x.is_integer() and abs(x) >= 1 else f"{x:.4f}"
+    return str(int(x)) if integer else f"{float(x):.4f}"
 
 
-def _diff(x) -> str:
-    return "—" if not np.isfinite(x) else f"{x:+.4f}"
+def _integer_columns(comp: pd.DataFrame, numeric) -> set[str]:
+    """Value columns whose every number (ours and the report's) is whole, e.g. stop_epoch: shown
+    without decimals; all others with four, like `repro diff`."""
+    out = set()
+    for col, g in comp[numeric].groupby("column"):
+        v = pd.to_numeric(pd.concat([g["ours"], g["reference"]]), errors="coerce").dropna()
+        if len(v) and (v == v.round()).all():
+            out.add(col)
+    return out
+
+
+def _diff(x, integer: bool = False) -> str:
+    if not np.isfinite(x):
+        return "—"
+    return f"{int(x):+d}" if integer else f"{x:+.4f}"
 
 
 def _page(title: str, body: str) -> str:
@@ -116,13 +128,16 @@ def comparison_table_html(comp: pd.DataFrame, keys: list[str]) -> str:
     head = (f"<tr><th>{html.escape('/'.join(keys))}</th><th>column</th><th>ours</th>"
             f"<th>report</th><th>ours − report</th></tr>")
     rows, last_key = [], None
-    numeric = numeric_cells(comp) if not comp.empty else []
+    numeric = numeric_cells(comp) if not comp.empty else pd.Series([], dtype=bool)
+    integer = _integer_columns(comp, numeric) if not comp.empty else set()
     for is_num, r in zip(numeric, comp.itertuples(index=False)):
         cls = [c for c, on in (("new-key", r.key != last_key), ("differs", not r.same)) if on]
         last_key = r.key
         if is_num:
-            cells = (f"<td class=\"num\">{_num(r.ours)}</td><td class=\"num\">{_num(r.reference)}</td>"
-                     f"<td class=\"num diff\">{_diff(r.diff)}</td>")
+            whole = r.column in integer
+            cells = (f"<td class=\"num\">{_num(r.ours, whole)}</td>"
+                     f"<td class=\"num\">{_num(r.reference, whole)}</td>"
+                     f"<td class=\"num diff\">{_diff(r.diff, whole)}</td>")
         else:
             cells = (f"<td>{html.escape(str(r.ours))}</td><td>{html.escape(str(r.reference))}</td>"
                      f"<td class=\"diff\">{'same' if r.same else 'differs'}</td>")
