@@ -77,7 +77,9 @@ def test_text_cells_say_same_or_differs():
     ref = pd.read_csv(REF / "table17.csv")
     ours = ref.copy()
     ours.loc[0, "definition"] = "something <else>"
-    [table] = tables_of(comparison_page("table17", ours, ref))
+    page = comparison_page("table17", ours, ref)
+    assert f"{len(ref)} text cells, 1 differ" in page
+    [table] = tables_of(page)
     verdicts = [r[-1] for r, _ in table[1:]]
     assert verdicts.count("differs") == 1 and verdicts.count("same") == len(ref) - 1
     row = next(r for r, cls in table[1:] if r[-1] == "differs")
