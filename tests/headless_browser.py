@@ -45,6 +45,7 @@ class Chromium:
             os.dup2(a, 3)
             os.dup2(b, 4)
 
+        Path(user_data_dir).mkdir(parents=True, exist_ok=True)
         self.stderr_path = Path(user_data_dir) / "chromium.stderr"
         self._stderr = open(self.stderr_path, "wb")
         self.proc = subprocess.Popen(

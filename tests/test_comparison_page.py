@@ -205,3 +205,20 @@ def test_whole_number_columns_have_no_decimals():
     epoch = ref["stop_epoch"].iloc[0]
     assert rows[("0.001", "stop_epoch")] == [str(epoch + 3), str(epoch), "+3"]
     assert rows[("0.001", "valid_rank_ic")][0] == f"{ref['valid_rank_ic'].iloc[0]:.4f}"
+
+
+def test_page_shows_what_repro_diff_prints(tmp_path, t8):
+    """The page and `repro diff --format csv` come from the same comparison: same cells."""
+    from repro.diff import diff_cli
+
+    results = tmp_path / "results"
+    results.mkdir()
+    ours = t8.copy()
+    ours["top_sharpe"] = ours["top_sharpe"] - 0.25
+    ours.to_csv(results / "table8.csv", index=False)
+    assert diff_cli(results, REF, fmt="csv", out=tmp_path / "diff.csv") == 0
+    cli = pd.read_csv(tmp_path / "diff.csv")
+    page = {(r[0], r[1]): r[2:] for r, _ in tables_of(comparison_page("table8", ours, t8))[0][1:]}
+    assert len(page) == len(cli)
+    for row in cli.itertuples(index=False):
+        assert page[(row.key, row.column)] == [f"{row.ours:.4f}", f"{row.reference:.4f}", f"{row.diff:+.4f}"]
