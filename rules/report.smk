@@ -1,5 +1,11 @@
 # The "report" stage: the comparison with the report's published tables (config/reference/)
 # as pages of the HTML report (snakemake --report), next to the figures of the same runs.
+# Each job reads a few small CSVs for a second: on a cluster they run on the submit host.
+
+
+localrules:
+    compare_with_report,
+    comparison_summary,
 
 
 rule compare_with_report:

@@ -55,10 +55,8 @@ class Chromium:
         os.close(to_chrome_r)
         os.close(from_chrome_w)
         self._buf, self._events, self._next_id = b"", [], 0
-        pages = [t for t in self.call("Target.getTargets")["targetInfos"] if t["type"] == "page"]
-        if not pages:
-            raise BrowserError("Chromium opened no page")
-        self.session = self.call("Target.attachToTarget", targetId=pages[0]["targetId"], flatten=True)["sessionId"]
+        target = self.call("Target.createTarget", url="about:blank")["targetId"]
+        self.session = self.call("Target.attachToTarget", targetId=target, flatten=True)["sessionId"]
         self.call("Page.enable", session=self.session)
         self.call("Runtime.enable", session=self.session)
 
@@ -139,6 +137,10 @@ class Chromium:
                         return text
             time.sleep(0.2)
         raise BrowserError(f"no loaded frame with a URL starting {url_prefix!r}")
+
+    def script_errors(self) -> list[dict]:
+        """Uncaught JavaScript exceptions the page reported so far."""
+        return [e["params"] for e in self._events if e.get("method") == "Runtime.exceptionThrown"]
 
     def screenshot(self, path) -> None:
         data = self.call("Page.captureScreenshot", session=self.session, format="png")["data"]

@@ -115,7 +115,7 @@ def test_html_report_shows_the_comparison_with_the_report(workdir, tmp_path):
         browser.screenshot(tmp_path / "report-table8.png")
         if os.environ.get("REPRO_REPORT_SCREENSHOT"):
             shutil.copy(tmp_path / "report-table8.png", os.environ["REPRO_REPORT_SCREENSHOT"])
-        errors = [e for e in browser._events if e.get("method") == "Runtime.exceptionThrown"]
+        errors = browser.script_errors()
     assert not errors, errors[:3]
     assert text.startswith("Table 8: ours, the report's, and the difference"), text[:500]
     lines = text.splitlines()
