@@ -3,7 +3,7 @@
 import os
 from pathlib import Path
 
-from repro import targets
+from repro import comparison_page, targets
 from repro.config import validate_config
 from repro.data import available_datasets, data_years
 from repro.vocabulary import (
@@ -108,8 +108,9 @@ def factor_panels():
 
 
 def all_targets():
-    """Every table and figure of the registry (repro.targets)."""
-    return targets.all_paths(SYNTHETIC)
+    """Every table and figure of the registry (repro.targets), and their comparison with the
+    report (rules/report.smk)."""
+    return targets.all_paths(SYNTHETIC) + comparison_pages()
 
 
 def reported(name, path=None):
@@ -127,3 +128,28 @@ def reported_figures(rule):
 def numbers_of(rule):
     """Wildcard constraint matching the table numbers a rule writes."""
     return "|".join(str(n) for n in targets.numbers(rule))
+
+
+# ---- the comparison with the report (rules/report.smk) ----
+COMPARED_TABLES = targets.reference_tables()
+COMPARISON_CATEGORY = "Comparison with the report"
+
+
+def comparison_pages():
+    """One HTML page per published table, and the overview page."""
+    return expand("results/comparison/{name}.html", name=COMPARED_TABLES) + [
+        "results/comparison/summary.html"
+    ]
+
+
+def compared_figures(wildcards):
+    """The figures shown with a table (repro.targets.TABLE_FIGURES)."""
+    return [t.path for t in targets.figures_of(wildcards.name)]
+
+
+def comparison_section(wildcards):
+    return comparison_page.report_section(wildcards.name)
+
+
+def comparison_labels(wildcards):
+    return comparison_page.report_labels(wildcards.name)

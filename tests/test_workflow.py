@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from headless_browser import Chromium, find_chromium
 from repro import targets
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -74,6 +75,58 @@ def test_an_evaluation_setting_reruns_no_training(workdir):
     planned = set(re.findall(r"^rule (\w+):", res.stdout, re.M))
     assert "evaluation_table" in planned, res.stdout[-3000:]
     assert not planned & {"synth", "labels", "day_features", "train", "average_seeds", "study_point"}, planned
+
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").lower() not in ("", "0", "false")
+
+
+def _click(label: str) -> str:
+    """JavaScript: click the report's menu link whose text is `label` (true when found)."""
+    return (f"(() => {{ const a = [...document.querySelectorAll('a')].find(a => a.textContent.trim() === "
+            f"{label!r}); if (a) a.click(); return !!a; }})()")
+
+
+def test_html_report_shows_the_comparison_with_the_report(workdir, tmp_path):
+    """`snakemake --report` after the build; headless Chromium clicks to the comparison of table 8
+    as a user would and reads the page the report shows (a data: iframe)."""
+    chromium = find_chromium()
+    if chromium is None:
+        if _in_ci():
+            pytest.fail("CI=true but chromium is not installed (.ci/run installs Debian's chromium)")
+        pytest.skip("needs a headless browser: apt-get install chromium (CI installs it)")
+    assert _snakemake(workdir).returncode == 0  # a no-op after test_tiny_config_builds_every_target
+    res = _snakemake(workdir, "--report", "report.html")
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    report = workdir / "report.html"
+    with Chromium(chromium, tmp_path / "profile") as browser:
+        browser.open(report.as_uri())
+        category = "Comparison with the report"
+        browser.wait_for(_click(category), f"the report's menu to list {category!r}")
+        folders = ("All tables (summary)", "Evaluation", "Studies", "Training")
+        listed = " && ".join(f"links.includes({f!r})" for f in folders)
+        browser.wait_for(f"(() => {{ const links = [...document.querySelectorAll('a')].map(a => a.textContent.trim());"
+                         f" return {listed}; }})()", f"the comparison's folders {folders}")
+        browser.wait_for(_click("Evaluation"), "the comparison's Evaluation folder")
+        row = ("[...document.querySelectorAll('tr')].find(tr => tr.querySelector('td') && "
+               "tr.querySelector('td').textContent.trim() === 'Table 08')")
+        browser.wait_for(f"(() => {{ const tr = {row}; if (tr) tr.querySelector('td:last-child a').click(); "
+                         f"return !!tr; }})()", "the row of table 8 in the comparison listing")
+        text = browser.frame_text("data:text/html")
+        browser.screenshot(tmp_path / "report-table8.png")
+        if os.environ.get("REPRO_REPORT_SCREENSHOT"):
+            shutil.copy(tmp_path / "report-table8.png", os.environ["REPRO_REPORT_SCREENSHOT"])
+        errors = browser.script_errors()
+    assert not errors, errors[:3]
+    assert text.startswith("Table 8: ours, the report's, and the difference"), text[:500]
+    lines = text.splitlines()
+    assert "model/dataset\tcolumn\tours\treport\tours − report" in lines
+    # The report's number next to ours, with the difference: uni / day RankIC mean is 13.42%.
+    ours = pd.read_csv(workdir / "results" / "table8.csv").set_index(["model", "dataset"])
+    mine = ours.loc[("uni", "day"), "rank_ic_mean"]
+    expected = f"uni/day\trank_ic_mean\t{mine:.4f}\t0.1342\t{mine - 0.1342:+.4f}"
+    assert expected in lines, [s for s in lines if s.startswith("uni/day")]
+    assert sum(s.startswith(("uni/", "multi/")) for s in lines) == 42  # 6 rows x 7 values
+
 
 def test_parquet_source_plans_the_same_dag_without_synth(workdir):
     # The tiny synthetic market is a valid parquet-contract folder: point the config at it.

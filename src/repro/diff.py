@@ -114,12 +114,32 @@ def _fmt(x) -> str:
     return str(x)
 
 
+def numeric_cells(comp: pd.DataFrame) -> pd.Series:
+    """True for the rows of a `compare_table` comparison that compare numbers (the rest are text
+    cells, e.g. tables 1 and 17)."""
+    return comp["diff"].notna() | comp["ours"].map(lambda v: isinstance(v, (int, float, np.number)))
+
+
+def summarize(comp: pd.DataFrame) -> dict:
+    """Counts of a `compare_table` comparison: numbers compared, their mean and max |diff| (NaN
+    when none), how many differ (not np.isclose), text cells compared and how many differ."""
+    numeric = numeric_cells(comp) if not comp.empty else pd.Series([], dtype=bool)
+    d = comp.loc[numeric, "diff"].abs() if not comp.empty else pd.Series([], dtype=float)
+    same = comp["same"] if not comp.empty else pd.Series([], dtype=bool)
+    return {"numbers": int(numeric.sum()),
+            "mean_abs_diff": float(d.mean()) if len(d) else np.nan,
+            "max_abs_diff": float(d.max()) if len(d) else np.nan,
+            "numbers_differ": int((~same[numeric]).sum()),
+            "text_cells": int((~numeric).sum()),
+            "text_differ": int((~same[~numeric]).sum())}
+
+
 def render_text(name: str, keys: list[str], comp: pd.DataFrame) -> str:
     lines = [f"== {name} (rows keyed by {', '.join(keys)})"]
     if comp.empty:
         lines.append("   (nothing comparable)")
         return "\n".join(lines)
-    numeric = comp["diff"].notna() | comp["ours"].map(lambda v: isinstance(v, (int, float, np.number)))
+    numeric = numeric_cells(comp)
     kw = max(len("key"), comp["key"].str.len().max())
     cw = max(len("column"), comp["column"].str.len().max())
     lines.append(f"   {'key':<{kw}}  {'column':<{cw}}  {'ours':>10}  {'report':>10}  {'diff':>10}")
@@ -129,14 +149,12 @@ def render_text(name: str, keys: list[str], comp: pd.DataFrame) -> str:
         else:
             tail = "same" if row.same else f"differs: ours {row.ours!r} / report {row.reference!r}"
         lines.append(f"   {row.key:<{kw}}  {row.column:<{cw}}  {tail}")
-    n_num = int(numeric.sum())
-    d = comp.loc[numeric, "diff"].abs()
-    if n_num:
-        lines.append(f"   {n_num} numbers, mean |diff| {d.mean():.4f}, max |diff| {d.max():.4f}, "
-                     f"{int((~comp.loc[numeric, 'same']).sum())} differ")
-    n_txt = int((~numeric).sum())
-    if n_txt:
-        lines.append(f"   {n_txt} text cells, {int((~comp.loc[~numeric, 'same']).sum())} differ")
+    s = summarize(comp)
+    if s["numbers"]:
+        lines.append(f"   {s['numbers']} numbers, mean |diff| {s['mean_abs_diff']:.4f}, max |diff| "
+                     f"{s['max_abs_diff']:.4f}, {s['numbers_differ']} differ")
+    if s["text_cells"]:
+        lines.append(f"   {s['text_cells']} text cells, {s['text_differ']} differ")
     return "\n".join(lines)
 
 

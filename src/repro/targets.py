@@ -94,10 +94,25 @@ def all_paths(synthetic: bool) -> list[str]:
     return [t.path for t in TARGETS.values() if synthetic or not t.synthetic_only]
 
 
+# The figures the report draws from a table's runs: section 2's study curves (figs 6-11) and
+# section 3.1's factor-unit histograms (figs 12-17, summarised by table 6).
+TABLE_FIGURES = {
+    "table2": ("fig6", "fig7"), "table3": ("fig8", "fig9"), "table5": ("fig10", "fig11"),
+    "table6": ("fig12", "fig13", "fig14", "fig15", "fig16", "fig17"),
+}
+
+
+def figures_of(name: str) -> list[Target]:
+    """The figures shown with table `name` (none for most tables)."""
+    if name not in TARGETS:
+        raise KeyError(f"no target named {name!r}")
+    return [TARGETS[f] for f in TABLE_FIGURES.get(name, ())]
+
+
 def reference_tables() -> list[str]:
     """The registry's names that the report publishes (config/reference/{name}.csv)."""
     return [t.name for t in TARGETS.values() if t.name.startswith("table") or t.name == "headline"]
 
 
-__all__ = ["STUDY_PARAMS", "TARGETS", "Target", "all_paths", "numbers", "of_rule",
-           "reference_tables"]
+__all__ = ["STUDY_PARAMS", "TABLE_FIGURES", "TARGETS", "Target", "all_paths", "figures_of",
+           "numbers", "of_rule", "reference_tables"]
