@@ -9,7 +9,7 @@ import time
 
 import pandas as pd
 
-from test_readme import code_blocks, README
+from readme_commands import README, code_blocks
 from test_workflow import _copy_workflow
 
 TINY = ["--configfile", "config/tiny.yaml"]

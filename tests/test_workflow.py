@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from headless_browser import Chromium, find_chromium
+from readme_commands import report_command
 from repro import targets
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -95,7 +96,9 @@ def test_html_report_shows_the_comparison_with_the_report(workdir, tmp_path):
             pytest.fail("CI=true but chromium is not installed (.ci/run installs Debian's chromium)")
         pytest.skip("needs a headless browser: apt-get install chromium (CI installs it)")
     assert _snakemake(workdir).returncode == 0  # a no-op after test_tiny_config_builds_every_target
-    res = _snakemake(workdir, "--report", "report.html")
+    words = report_command()  # the README's words, after the same --configfile as the run
+    assert words[0] == "snakemake", words
+    res = _snakemake(workdir, *words[1:])
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
     report = workdir / "report.html"
     with Chromium(chromium, tmp_path / "profile") as browser:
