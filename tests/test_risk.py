@@ -8,7 +8,7 @@ import pytest
 from market_fixtures import copy_market, random_market
 
 from repro.risk import RiskConfig, RiskModel, bias_statistics, plot_bias
-from repro.risk.covariance import eigen_adjust, newey_west_path, regime_multiplier
+from repro.risk.covariance import eigen_adjust, newey_west_path, regime_multiplier, simulated_grams
 from repro.risk.exposures import covered_mask, daily_returns, ewma_window_sum, standardise, winsorise
 from repro.risk.regression import constrained_wls, design_matrix, factor_returns
 from repro.risk.specific import shrink
@@ -153,9 +153,10 @@ def test_newey_west_separate_vol_and_corr_halflives():
 def test_eigen_adjust_seeded_and_psd():
     a = np.random.default_rng(4).normal(size=(8, 8))
     cov = a @ a.T / 8 * 1e-4
-    one = eigen_adjust(cov, 200, 100, 50.0, 1.2, np.random.default_rng([0, 7]))
-    two = eigen_adjust(cov, 200, 100, 50.0, 1.2, np.random.default_rng([0, 7]))
-    other = eigen_adjust(cov, 200, 100, 50.0, 1.2, np.random.default_rng([1, 7]))
+    def adjust(seed):
+        return eigen_adjust(cov, simulated_grams(200, 100, 50.0, 8, np.random.default_rng(seed)), 1.2)
+
+    one, two, other = adjust(0), adjust(0), adjust(1)
     np.testing.assert_array_equal(one, two)
     assert not np.allclose(one, other)
     np.testing.assert_allclose(one, one.T)
@@ -164,6 +165,19 @@ def test_eigen_adjust_seeded_and_psd():
     np.testing.assert_allclose(u0.T @ one @ u0, np.diag(gamma2 * d0), atol=1e-12 * d0.max())
     # sample covariances understate the smallest eigenvariances: they are scaled up most
     assert gamma2[0] > 1.0 and gamma2[0] > gamma2[-1]
+    # scale a = 0 leaves the covariance unchanged
+    grams = simulated_grams(50, 100, 50.0, 8, np.random.default_rng(0))
+    np.testing.assert_allclose(eigen_adjust(cov, grams, 0.0), cov, rtol=1e-10, atol=1e-18)
+
+
+def test_simulated_grams_by_hand():
+    """G = Σ w_t ε_t ε_tᵀ with normalised exponential weights; its mean is the identity."""
+    g = simulated_grams(3, 2, 1.0, 2, np.random.default_rng(0))
+    e = np.random.default_rng(0).standard_normal((3, 2, 2))
+    w = np.array([0.5, 1.0]) / 1.5
+    np.testing.assert_allclose(g[1], w[0] * np.outer(e[1, 0], e[1, 0]) + w[1] * np.outer(e[1, 1], e[1, 1]))
+    big = simulated_grams(4000, 30, 10.0, 3, np.random.default_rng(1)).mean(axis=0)
+    np.testing.assert_allclose(big, np.eye(3), atol=0.05)
 
 
 def test_regime_multiplier_by_hand():

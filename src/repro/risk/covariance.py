@@ -65,35 +65,38 @@ def newey_west_path(f: np.ndarray, vol_halflife: float, corr_halflife: float, la
     return out, count
 
 
-def eigen_adjust(cov: np.ndarray, n_sims: int, sim_days: int, halflife: float, scale: float,
-                 rng: np.random.Generator, chunk: int = 100) -> np.ndarray:
+def simulated_grams(n_sims: int, sim_days: int, halflife: float, k: int, rng: np.random.Generator,
+                    chunk: int = 100) -> np.ndarray:
+    """[n_sims, k, k]: G_m = Σ_t w_t ε_t ε_tᵀ for sim_days standard normal draws ε_t, weights
+    w_t ∝ λ^(sim_days−1−t) summing to 1 (the half-life of the covariance estimate). The
+    simulated covariance of eigenfactors with variances d is then diag(√d) G_m diag(√d): one set
+    of draws serves every day (common random numbers, seeded once)."""
+    w = decay(halflife) ** np.arange(sim_days - 1, -1, -1.0)
+    sw = np.sqrt(w / w.sum())
+    out = np.empty((n_sims, k, k))
+    for start in range(0, n_sims, chunk):
+        m = min(chunk, n_sims - start)
+        e = rng.standard_normal((m, sim_days, k)) * sw[None, :, None]
+        out[start:start + m] = e.transpose(0, 2, 1) @ e
+    return out
+
+
+def eigen_adjust(cov: np.ndarray, grams: np.ndarray, scale: float) -> np.ndarray:
     """Eigenfactor risk adjustment (Menchero, Orr, Wang 2011).
 
-    F0 = U0 D0 U0ᵀ. Each simulation draws sim_days returns of the eigenfactors with variances D0,
-    rotates them to factor returns, estimates their covariance with the same exponential
-    weights (half-life `halflife`), and diagonalises it, F_m = U_m D_m U_mᵀ; the eigenfactors'
-    true variances are diag(U_mᵀ F0 U_m). The simulated bias v_k = sqrt(mean_m true_k / D_m,k)
-    is scaled, γ_k = scale (v_k − 1) + 1, and F̃ = U0 γ² D0 U0ᵀ."""
+    F0 = U0 D0 U0ᵀ. Simulation m draws eigenfactor returns with variances D0 and estimates their
+    covariance F_m = √D0 G_m √D0 (`simulated_grams`; working in the eigenbasis of F0 changes
+    neither eigenvalues nor true variances), diagonalises it, F_m = U_m D_m U_mᵀ, and takes the
+    true variances of its eigenfactors, diag(U_mᵀ D0 U_m). The simulated bias
+    v_k = sqrt(mean_m true_k / D_m,k) is scaled, γ_k = scale (v_k − 1) + 1, and F̃ = U0 γ² D0 U0ᵀ."""
     cov = 0.5 * (cov + cov.T)
     d0, u0 = np.linalg.eigh(cov)
     floor = 1e-12 * max(d0.max(), 1e-300)
     d0 = np.maximum(d0, floor)
-    k = len(d0)
-    lam = decay(halflife)
-    w = lam ** np.arange(sim_days - 1, -1, -1.0)
-    sw = np.sqrt(w / w.sum())
-    ratio = np.zeros(k)
-    done = 0
-    while done < n_sims:
-        m = min(chunk, n_sims - done)
-        # Simulated in the eigenbasis of F0: rotating by U0 changes neither the simulated
-        # eigenvalues nor the true variances of the simulated eigenfactors.
-        b = rng.standard_normal((m, sim_days, k)) * (np.sqrt(d0)[None, None, :] * sw[None, :, None])
-        dm, um = np.linalg.eigh(b.transpose(0, 2, 1) @ b)
-        true = np.einsum("mki,k,mki->mi", um, d0, um)
-        ratio += (true / np.maximum(dm, floor)).sum(axis=0)
-        done += m
-    v = np.sqrt(ratio / n_sims)
+    s = np.sqrt(d0)
+    dm, um = np.linalg.eigh(grams * s[None, :, None] * s[None, None, :])
+    true = np.einsum("mki,k,mki->mi", um, d0, um)
+    v = np.sqrt(np.mean(true / np.maximum(dm, floor), axis=0))
     gamma = scale * (v - 1.0) + 1.0
     out = (u0 * (gamma ** 2 * d0)) @ u0.T
     return 0.5 * (out + out.T)

@@ -3,8 +3,8 @@
 
 `RiskModel.estimate` computes every day's style exposures at once, the daily factor and specific
 returns by constrained WLS, the Newey-West factor covariances (recursively), the shrunk specific
-volatilities and both volatility-regime multipliers. `snapshot(date)` adds the seeded eigenfactor
-adjustment and returns the model as of that close, in daily return units.
+volatilities and both volatility-regime multipliers. `snapshot(date)` adds the eigenfactor adjustment
+(seeded Monte Carlo, one set of draws for all days) and returns the model as of that close, in daily return units.
 """
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ import numpy as np
 from ..atomic import atomic_file
 from ..market import Market
 from .config import RiskConfig
-from .covariance import eigen_adjust, factor_bias_sq, newey_west_path, regime_multiplier
+from .covariance import eigen_adjust, factor_bias_sq, newey_west_path, regime_multiplier, simulated_grams
 from .exposures import STYLE_NAMES, covered_mask, daily_returns, style_exposures
 from .regression import design_matrix, factor_returns
 from .specific import ewma_volatility, shrink, specific_bias_sq
@@ -137,15 +137,24 @@ class RiskModel:
         x = design_matrix(self.style_exposures[t, idx].astype(np.float64), self.industry[t, idx],
                           len(self.industry_names))
         cfg = self.cfg
-        rng = np.random.default_rng([cfg.seed, t])
-        cov = eigen_adjust(self.factor_cov_raw[t], cfg.eigen_sims, cfg.eigen_sim_days, cfg.corr_halflife,
-                           cfg.eigen_scale, rng) if cfg.eigen_sims > 0 else self.factor_cov_raw[t].copy()
+        if cfg.eigen_sims > 0:
+            cov = eigen_adjust(self.factor_cov_raw[t], self._grams(), cfg.eigen_scale)
+        else:
+            cov = self.factor_cov_raw[t].copy()
         cov *= self.factor_regime[t]
         spec_var = self.specific_vol[t, idx] ** 2 * self.specific_regime[t]
         return RiskSnapshot(date=self.dates[t], codes=self.codes[idx].copy(), factor_names=list(self.factor_names),
                             style_names=list(self.style_names),
                             industry_names=[f"ind_{n}" for n in self.industry_names], exposures=x,
                             factor_cov=cov, specific_var=spec_var)
+
+    def _grams(self) -> np.ndarray:
+        """The eigen adjustment's simulated Gram matrices, drawn once from cfg.seed (cached)."""
+        if getattr(self, "_gram_cache", None) is None:
+            cfg = self.cfg
+            self._gram_cache = simulated_grams(cfg.eigen_sims, cfg.eigen_sim_days, cfg.corr_halflife,
+                                               len(self.factor_names), np.random.default_rng(cfg.seed))
+        return self._gram_cache
 
     # ------------------------------------------------------------------ persistence
     def save(self, path: str | os.PathLike) -> None:
