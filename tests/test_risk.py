@@ -225,6 +225,14 @@ def test_snapshot_has_no_lookahead(market):
                            RiskModel.estimate(market, cfg).snapshot(market.dates[t + 5]).factor_cov)
 
 
+def test_start_date_keeps_calendar_alignment(market):
+    cfg = RiskConfig(**SMALL)
+    late = RiskModel.estimate(market, cfg, start_date=market.dates[30])
+    assert late.dates[0] == market.dates[30] and len(late.dates) == len(market.dates) - 30
+    df = bias_statistics(late, market, start=market.dates[100], n_random=3, n_names=10)
+    assert (df["n_obs"] == len(market.dates) - 1 - 100).all()
+
+
 def test_snapshot_contract_and_stock_cov(model, market):
     snap = model.snapshot(market.dates[120])
     k = len(snap.factor_names)

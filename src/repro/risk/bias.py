@@ -69,11 +69,14 @@ def bias_statistics(model: RiskModel, market: Market, start=None, end=None, port
             if model.n_factor_days[t] >= model.cfg.min_history and np.isfinite(model.factor_returns[t + 1]).all()]
     if not days:
         raise ValueError(f"bias_statistics: no forecast day between {start} and {end} with a snapshot and next-day returns")
-    adj = market.adjusted("close")[: len(dates)]
+    off = int(np.searchsorted(market.dates, dates[0]))
+    if not np.array_equal(market.dates[off:off + len(dates)], dates):
+        raise ValueError("bias_statistics: the model's dates are not a run of the market's calendar")
+    adj = market.adjusted("close")[off:off + len(dates)]
     held = {"random": random_portfolios(len(market.codes), n_random, n_names, seed)}
     named = {f"random_{p:03d}": ("random", p) for p in range(n_random)}
     for name, frame in (portfolios or {}).items():
-        held[name] = _held_weights(frame, market.codes, dates, name)
+        held[name] = _held_weights(frame, market.codes, dates, name)  # model days
         named[name] = ("portfolio", name)
     factor_z, port_z = [], {n: [] for n in named}
     for t in days:

@@ -178,10 +178,15 @@ def raw_descriptors(market: Market, cfg: RiskConfig) -> dict[str, np.ndarray]:
     out["dastd"] = np.where((n_d >= cfg.resvol_min_obs) & covered, dastd, np.nan)
     cum = np.cumsum(lr, axis=0)
     months = cfg.cmra_months
-    z = np.stack([cum - np.vstack([np.zeros((21 * T, cum.shape[1])), cum[: len(cum) - 21 * T]])
-                  if 21 * T <= len(cum) else np.full_like(cum, np.nan) for T in range(1, months + 1)])
+    z_max = np.full(cum.shape, -np.inf)
+    z_min = np.full(cum.shape, np.inf)
+    for T in range(1, months + 1):  # running max / min: no [months, D, N] stack in memory
+        z = cum.copy()
+        z[21 * T:] -= cum[: len(cum) - 21 * T]
+        np.maximum(z_max, z, out=z_max)
+        np.minimum(z_min, z, out=z_min)
     listed_days = ewma_window_sum(covered.astype(np.float64), None, 21 * months)
-    out["cmra"] = np.where((listed_days >= 21 * months) & covered, z.max(axis=0) - z.min(axis=0), np.nan)
+    out["cmra"] = np.where((listed_days >= 21 * months) & covered, z_max - z_min, np.nan)
     out["hsigma"] = hsigma
 
     # liquidity: log share turnover per month over 1, 3, 12 months (scaled to listed days)

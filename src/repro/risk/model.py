@@ -79,22 +79,26 @@ class RiskModel:
 
     # ------------------------------------------------------------------ estimation
     @classmethod
-    def estimate(cls, market: Market, cfg: RiskConfig, end_date=None) -> "RiskModel":
-        """Estimate on `market` up to the close of `end_date` (default: its last day).
+    def estimate(cls, market: Market, cfg: RiskConfig, end_date=None, start_date=None) -> "RiskModel":
+        """Estimate on `market` up to the close of `end_date` (default: its last day), using the
+        days from `start_date` on (default: all; a later start saves memory, but the first
+        ~`beta_window` days then have short-history exposures and no covariance).
 
         BLAS runs single-threaded here and in `snapshot`: the work is many small solves and
         eigendecompositions, where threads only add synchronisation (measured: a batched 40 × 40
         eigh 10x slower with 2 OpenBLAS threads on a loaded 2-core machine)."""
         with threadpool_limits(1, user_api="blas"):
-            return cls._estimate(market, cfg, end_date)
+            return cls._estimate(market, cfg, end_date, start_date)
 
     @classmethod
-    def _estimate(cls, market: Market, cfg: RiskConfig, end_date) -> "RiskModel":
-        if end_date is not None:
-            keep = market.dates <= np.datetime64(end_date, "D")
-            if not keep.any():
-                raise ValueError(f"risk model: no trading day on or before {end_date}")
-            market = _head(market, int(keep.sum()))
+    def _estimate(cls, market: Market, cfg: RiskConfig, end_date, start_date) -> "RiskModel":
+        lo = 0 if start_date is None else int(np.searchsorted(market.dates, np.datetime64(start_date, "D")))
+        hi = len(market.dates) if end_date is None else \
+            int(np.searchsorted(market.dates, np.datetime64(end_date, "D"), side="right"))
+        if hi <= lo:
+            raise ValueError(f"risk model: no trading day between {start_date} and {end_date}")
+        if (lo, hi) != (0, len(market.dates)):
+            market = _days(market, lo, hi)
         covered = covered_mask(market)
         mcap = np.where(covered, market.fields["mcap"], np.nan)
         styles = style_exposures(market, cfg).astype(np.float32)
@@ -185,10 +189,11 @@ class RiskModel:
         return cls(RiskConfig.from_dict(meta["config"]), meta["industry_names"], **arrays)
 
 
-def _head(market: Market, n: int) -> Market:
-    """The first n days of a market (views)."""
-    return Market(dates=market.dates[:n], codes=market.codes, fields={k: v[:n] for k, v in market.fields.items()},
-                  listed=market.listed[:n], is_st=market.is_st[:n], is_suspended=market.is_suspended[:n],
-                  industry=market.industry[:n], industry_names=market.industry_names,
-                  index_weights={k: v[:n] for k, v in market.index_weights.items()}, board=market.board,
+def _days(market: Market, lo: int, hi: int) -> Market:
+    """Days lo..hi−1 of a market (views)."""
+    d = slice(lo, hi)
+    return Market(dates=market.dates[d], codes=market.codes, fields={k: v[d] for k, v in market.fields.items()},
+                  listed=market.listed[d], is_st=market.is_st[d], is_suspended=market.is_suspended[d],
+                  industry=market.industry[d], industry_names=market.industry_names,
+                  index_weights={k: v[d] for k, v in market.index_weights.items()}, board=market.board,
                   list_date=market.list_date, proxies=market.proxies)
