@@ -35,7 +35,7 @@ class RiskConfig:
     newey_west_lags: int = 2
     min_history: int = 42  # factor-return days needed before a snapshot
     eigen_sims: int = 1000
-    eigen_sim_days: int = 252
+    eigen_sim_days: int = 720  # 8 corr half-lives: the simulated estimator weighs days like the real one
     eigen_scale: float = 1.2  # a in Menchero-Orr-Wang (2011)
     regime_halflife: float = 42.0
     seed: int = 0
