@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from market_fixtures import copy_market, random_market
 
 from repro.risk import RiskConfig, RiskModel, bias_statistics, plot_bias
@@ -320,3 +322,43 @@ def test_bias_detects_a_wrong_model(market):
     model.specific_regime = model.specific_regime * 0.25
     bad = bias_statistics(model, market, start=market.dates[60], n_random=5, n_names=20)
     np.testing.assert_allclose(bad["bias"], 2 * good["bias"], rtol=1e-9)
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 10_000), a=st.floats(0.1, 100.0), b=st.floats(-50.0, 50.0))
+def test_standardise_affine_and_permutation_invariant(seed, a, b):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(3, 30))
+    x[0, :3] = np.nan
+    cap = rng.uniform(1, 100, (3, 30))
+    z = standardise(x, cap)
+    np.testing.assert_allclose(standardise(a * x + b, cap), z, atol=1e-9)
+    perm = rng.permutation(30)
+    np.testing.assert_allclose(standardise(x[:, perm], cap[:, perm]), z[:, perm], atol=1e-12)
+
+
+@settings(max_examples=15, deadline=None)
+@given(seed=st.integers(0, 10_000))
+def test_factor_returns_permutation_invariant(seed):
+    rng = np.random.default_rng(seed)
+    n_days, n = 4, 60
+    styles = rng.normal(size=(n_days, n, 2))
+    industry = rng.integers(-1, 4, (n_days, n)).astype(np.int16)
+    mcap = rng.uniform(1, 50, (n_days, n))
+    returns = rng.normal(0, 0.02, (n_days, n))
+    covered = rng.random((n_days, n)) < 0.9
+    f, u, _ = factor_returns(styles, industry, 4, returns, mcap, covered)
+    perm = rng.permutation(n)
+    f2, u2, _ = factor_returns(styles[:, perm], industry[:, perm], 4, returns[:, perm], mcap[:, perm], covered[:, perm])
+    np.testing.assert_allclose(f2, f, atol=1e-12)
+    np.testing.assert_allclose(u2, u[:, perm], atol=1e-12)
+
+
+def test_missing_market_cap_is_logged_and_left_out(market, caplog):
+    bad = copy_market(market)
+    bad.fields["mcap"][100:, 5] = np.nan
+    with caplog.at_level("WARNING", logger="repro.risk.model"):
+        model = RiskModel.estimate(bad, RiskConfig(**SMALL))
+    assert "lack a positive market cap" in caplog.text and str(market.codes[5]) in caplog.text
+    assert market.codes[5] not in model.snapshot(market.dates[120]).codes
+    assert market.codes[5] in model.snapshot(market.dates[90]).codes

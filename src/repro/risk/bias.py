@@ -8,7 +8,6 @@ long-only portfolios and any given portfolios (weights held from their date unti
 """
 from __future__ import annotations
 
-import logging
 import os
 
 import numpy as np
@@ -16,8 +15,6 @@ import pandas as pd
 
 from ..market import Market
 from .model import RiskModel
-
-log = logging.getLogger(__name__)
 
 COLUMNS = ["kind", "name", "bias", "n_obs", "lower", "upper"]
 
@@ -44,9 +41,8 @@ def _held_weights(frame: pd.DataFrame, codes: np.ndarray, dates: np.ndarray, nam
         raise ValueError(f"portfolio {name!r}: codes not in the market, e.g. rows "
                          f"{frame.loc[unknown].head(3).to_dict('records')}")
     out = np.zeros((len(dates), len(codes)))
-    rebal = np.sort(frame["date"].astype("datetime64[ns]").values.astype("datetime64[D]").astype("datetime64[D]"))
-    fdates = frame["date"].values.astype("datetime64[D]")
-    for d in np.unique(rebal):
+    fdates = pd.to_datetime(frame["date"]).values.astype("datetime64[D]")
+    for d in np.unique(fdates):  # sorted: each rebalance overwrites from its day on
         rows = frame[fdates == d]
         start = np.searchsorted(dates, d)
         out[start:, :] = 0.0
@@ -68,7 +64,8 @@ def bias_statistics(model: RiskModel, market: Market, start=None, end=None, port
     days = [t for t in range(lo, min(hi, len(dates) - 1))
             if model.n_factor_days[t] >= model.cfg.min_history and np.isfinite(model.factor_returns[t + 1]).all()]
     if not days:
-        raise ValueError(f"bias_statistics: no forecast day between {start} and {end} with a snapshot and next-day returns")
+        raise ValueError(f"bias_statistics: no forecast day between {start} and {end} "
+                         "with a snapshot and next-day returns")
     off = int(np.searchsorted(market.dates, dates[0]))
     if not np.array_equal(market.dates[off:off + len(dates)], dates):
         raise ValueError("bias_statistics: the model's dates are not a run of the market's calendar")

@@ -10,6 +10,7 @@ missing (too short a history) gets 0, the cap-weighted mean, and the count is lo
 from __future__ import annotations
 
 import logging
+import warnings
 
 import numpy as np
 from scipy.signal import lfilter
@@ -70,8 +71,6 @@ def cap_weighted_market(r: np.ndarray, mcap: np.ndarray) -> np.ndarray:
 def winsorise(x: np.ndarray, k: float) -> np.ndarray:
     """Clip each row to median ± k · 1.4826 · MAD of its finite values (NaN kept)."""
     with np.errstate(all="ignore"):
-        import warnings
-
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rows
             med = np.nanmedian(x, axis=1, keepdims=True)

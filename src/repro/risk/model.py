@@ -100,6 +100,12 @@ class RiskModel:
         if (lo, hi) != (0, len(market.dates)):
             market = _days(market, lo, hi)
         covered = covered_mask(market)
+        no_cap = market.listed & ~covered
+        if no_cap.any():
+            t, i = np.argwhere(no_cap)[0]
+            log.warning("risk model: %d listed stock-days (%.2f%%) lack a positive market cap and are left out, "
+                        "e.g. %s on %s", int(no_cap.sum()), 100 * no_cap.sum() / market.listed.sum(),
+                        market.codes[i], market.dates[t])
         mcap = np.where(covered, market.fields["mcap"], np.nan)
         styles = style_exposures(market, cfg).astype(np.float32)
         industry = market.industry.astype(np.int16)
@@ -151,6 +157,8 @@ class RiskModel:
             raise ValueError(f"risk model: {self.dates[t]} has {self.n_factor_days[t]} days of factor returns, "
                              f"fewer than min_history={self.cfg.min_history}")
         idx = np.flatnonzero(self.covered[t] & np.isfinite(self.specific_vol[t]))
+        if len(idx) == 0:
+            raise ValueError(f"risk model: no stock on {self.dates[t]} has a specific variance yet")
         x = design_matrix(self.style_exposures[t, idx].astype(np.float64), self.industry[t, idx],
                           len(self.industry_names))
         cfg = self.cfg
