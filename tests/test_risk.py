@@ -362,3 +362,16 @@ def test_missing_market_cap_is_logged_and_left_out(market, caplog):
     assert "lack a positive market cap" in caplog.text and str(market.codes[5]) in caplog.text
     assert market.codes[5] not in model.snapshot(market.dates[120]).codes
     assert market.codes[5] in model.snapshot(market.dates[90]).codes
+
+
+def test_market_without_industries(market):
+    """A qlib-style market (no industry data): country and styles only."""
+    bare = copy_market(market)
+    bare.industry[:] = -1
+    bare.industry_names = []
+    model = RiskModel.estimate(bare, RiskConfig(**SMALL))
+    snap = model.snapshot(market.dates[120])
+    assert snap.factor_names == ["country", *model.style_names] and snap.industry_names == []
+    assert snap.exposures.shape[1] == 8 and np.isfinite(snap.factor_cov).all()
+    table = model.factor_return_table()
+    assert list(table.columns) == snap.factor_names and table.index[0] == pd.Timestamp(market.dates[1])

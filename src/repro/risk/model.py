@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 from threadpoolctl import threadpool_limits
 
 from ..atomic import atomic_file
@@ -137,6 +138,11 @@ class RiskModel:
                    style_exposures=styles, industry=industry, covered=covered, factor_returns=f,
                    specific_returns=u.astype(np.float32), factor_cov_raw=covs, factor_regime=factor_regime,
                    specific_regime=specific_regime, specific_vol=spec, n_factor_days=count)
+
+    def factor_return_table(self) -> pd.DataFrame:
+        """Daily factor returns as a DataFrame (index date = the return day, columns factor_names)."""
+        return pd.DataFrame(self.factor_returns, index=pd.DatetimeIndex(self.dates, name="date"),
+                            columns=self.factor_names).dropna(how="all")
 
     # ------------------------------------------------------------------ snapshots
     def day_index(self, date) -> int:
