@@ -310,6 +310,10 @@ def test_bias_statistics_of_a_correct_model(tmp_path):
     assert rand["upper"].iloc[0] == pytest.approx(1 + np.sqrt(2 / n))
     fac = df[df["kind"] == "factor"].set_index("name")
     assert 0.8 <= fac.loc["country", "bias"] <= 1.2
+    # five-name portfolios: mostly specific risk, so this checks the specific variances
+    few = bias_statistics(model, market, start=market.dates[150], n_random=20, n_names=5, seed=2)
+    few = few[few["kind"] == "random"]["bias"]
+    assert 0.85 <= few.median() <= 1.15, few.describe()
     plot_bias(df, tmp_path / "bias.png")
     assert (tmp_path / "bias.png").stat().st_size > 10_000
 
