@@ -18,6 +18,7 @@ include: "rules/train.smk"
 include: "rules/studies.smk"
 include: "rules/diagrams.smk"
 include: "rules/evaluate.smk"
+include: "rules/enhance.smk"
 include: "rules/report.smk"
 
 

@@ -6,8 +6,11 @@ from pathlib import Path
 from repro import comparison_page, targets
 from repro.config import validate_config
 from repro.data import available_datasets, data_years
+from repro.enhance import RESULT_FILES
 from repro.vocabulary import (
+    CONSTRAINTS,
     DATASETS as ALL_DATASETS,
+    INDICES,
     INTRADAY_DATASETS,
     MODELS as ALL_MODELS,
 )
@@ -39,6 +42,8 @@ wildcard_constraints:
     dataset="|".join(ALL_DATASETS),
     intraday="|".join(INTRADAY_DATASETS),
     model="|".join(ALL_MODELS),
+    index="|".join(INDICES),
+    constraint="|".join(CONSTRAINTS),
     year=r"\d{4}",
     seed=r"\d+",
     param="|".join(STUDY_TABLES.values()),
@@ -153,3 +158,54 @@ def comparison_section(wildcards):
 
 def comparison_labels(wildcards):
     return comparison_page.report_labels(wildcards.name)
+
+
+# ---- index enhancement (rules/enhance.smk) ----
+
+
+def model_factor_panels(wildcards):
+    """The factor panels of one model: its `avg` composite is the portfolio's score."""
+    return expand(
+        "results/factors/{dataset}/{model}", dataset=DATASETS, model=wildcards.model
+    )
+
+
+def portfolio_folder(index, constraint, model):
+    return f"results/enhancement/{index}/{constraint}/{model}"
+
+
+def portfolio_files(index, constraint, model):
+    """The files one enhanced portfolio writes (repro.enhance.backtest.RESULT_FILES)."""
+    folder = portfolio_folder(index, constraint, model)
+    return {key: f"{folder}/{name}" for key, name in RESULT_FILES.items()}
+
+
+def _portfolio_of(wildcards):
+    """(index, constraint) of an enhancement table or figure (repro.targets)."""
+    if "table" in wildcards.keys():
+        return targets.ENHANCEMENT_TABLES[int(wildcards.table)][:2]
+    return targets.ENHANCEMENT_FIGURES[int(wildcards.figure)]
+
+
+def portfolio_folders(wildcards):
+    """{model: folder} of the portfolio an enhancement table or figure shows."""
+    return {m: portfolio_folder(*_portfolio_of(wildcards), m) for m in MODELS}
+
+
+def portfolio_inputs(wildcards):
+    return [
+        portfolio_files(*_portfolio_of(wildcards), m)[key]
+        for m in MODELS
+        for key in ("nav", "diagnostics")
+    ]
+
+
+def every_portfolio_folder():
+    return [portfolio_folder(i, c, m) for i, c in targets.PORTFOLIOS for m in MODELS]
+
+
+def every_portfolio(key):
+    """One file (a RESULT_FILES key) of every enhanced portfolio."""
+    return [
+        portfolio_files(i, c, m)[key] for i, c in targets.PORTFOLIOS for m in MODELS
+    ]

@@ -70,3 +70,14 @@ def test_cli_reports_bad_config(tmp_path, capsys):
     bad.write_text(yaml.safe_dump({"data": {"sorce": "parquet"}}))
     assert main(["check-data", "--config", str(bad)]) == 2
     assert "unknown key 'data.sorce'" in capsys.readouterr().err
+
+
+def test_enhance_schema_defaults_are_the_dataclass_defaults():
+    # The schema documents every number of the enhancement stage; the dataclasses hold the same.
+    from repro.enhance.config import EnhanceConfig
+    from repro.risk import RiskConfig
+
+    enhance = validate_config({})["enhance"]
+    assert EnhanceConfig.from_dict(enhance["optimizer"]) == EnhanceConfig()
+    assert RiskConfig.from_dict(enhance["risk"]) == RiskConfig()
+    assert enhance["optimizer"]["te_annual"] == {"csi300": 0.04, "csi500": 0.05, "csi1000": 0.05}

@@ -213,6 +213,12 @@ def _with_avg(ctx: EvalContext, factors: dict, model: str) -> dict:
     return ctx._cache[key]
 
 
+def composite_of(ctx: EvalContext, factors: dict, model: str) -> np.ndarray | None:
+    """The `avg` composite [D, N] of one model's factors in `factors` (None when there are none):
+    the score of the index-enhancement portfolios (report §4)."""
+    return _with_avg(ctx, factors, model)[COMPOSITE]
+
+
 def composite(ctx: EvalContext, arrays: dict) -> np.ndarray | None:
     """`avg`: mean of the cross-sectionally z-scored factors (over `all` ∧ sample) present."""
     if not arrays:

@@ -11,6 +11,8 @@ from __future__ import annotations
 import importlib
 from dataclasses import dataclass
 
+from .vocabulary import CONSTRAINTS, INDICES
+
 
 @dataclass(frozen=True)
 class Target:
@@ -21,10 +23,11 @@ class Target:
     builder: str | None = None  # "module:function" of repro, for rules that build by name
     inputs: tuple[str, ...] = ()  # extra inputs the builder takes beyond its rule's own
     synthetic_only: bool = False  # needs the planted oracle of the synthetic market
+    file: str | None = None  # a path other than results/{name}.csv / results/figures/{name}.png
 
     @property
     def is_figure(self) -> bool:
-        return self.name.startswith("fig")
+        return self.path.endswith(".png")
 
     @property
     def number(self) -> int | None:
@@ -33,7 +36,9 @@ class Target:
 
     @property
     def path(self) -> str:
-        return f"results/figures/{self.name}.png" if self.is_figure else f"results/{self.name}.csv"
+        if self.file:
+            return self.file
+        return f"results/figures/{self.name}.png" if self.name.startswith("fig") else f"results/{self.name}.csv"
 
     def build(self, *args, **kwargs):
         """Call the builder function (imported on first use, so importing the registry is cheap)."""
@@ -47,7 +52,15 @@ _EVAL = "docs/captions/evaluation.rst"
 _STUDY = "docs/captions/studies.rst"
 _BEYOND = "Beyond the report"
 _INCREMENTAL = "docs/captions/incremental.rst"
+_ENHANCE = "Index enhancement"
+_ENHANCE_CAPTION = "docs/captions/enhancement.rst"
 STUDY_PARAMS = {2: "lr", 3: "dropout", 4: "ortho_lambda", 5: "n_factors"}  # report table -> key
+# Report §4: one enhanced portfolio per index × constraint, in the report's order; portfolio k has
+# the yearly table 18 + 2k, the summary table 19 + 2k and the NAV figure 18 + k.
+PORTFOLIOS = tuple((index, constraint) for index in INDICES for constraint in CONSTRAINTS)
+ENHANCEMENT_TABLES = {18 + 2 * k + j: (index, constraint, kind) for k, (index, constraint) in enumerate(PORTFOLIOS)
+                      for j, kind in enumerate(("yearly", "summary"))}
+ENHANCEMENT_FIGURES = {18 + k: portfolio for k, portfolio in enumerate(PORTFOLIOS)}
 
 
 def _entries():
@@ -71,6 +84,19 @@ def _entries():
     for n in range(12, 18):
         yield Target(f"fig{n}", "unit_tables", "Evaluation", _EVAL)
     yield Target("fig_incremental", "incremental", _BEYOND, _INCREMENTAL, "incremental:plot_incremental")
+    for n in ENHANCEMENT_TABLES:
+        yield Target(f"table{n}", "enhancement_table", _ENHANCE, _ENHANCE_CAPTION,
+                     "enhance.performance:enhancement_table")
+    for n in ENHANCEMENT_FIGURES:
+        yield Target(f"fig{n}", "enhancement_figure", _ENHANCE, _ENHANCE_CAPTION, "enhance.performance:plot_nav")
+    yield Target("risk_bias", "risk_bias", _ENHANCE, "docs/captions/risk_bias.rst", "risk.bias:bias_statistics",
+                 file="results/enhancement/risk_bias.csv")
+    yield Target("enhancement_tracking", "enhancement_tracking", _ENHANCE, "docs/captions/risk_bias.rst",
+                 "enhance.run:tracking_summary", file="results/enhancement/tracking.csv")
+    yield Target("enhancement_oracle", "enhancement_oracle", _ENHANCE, "docs/captions/risk_bias.rst",
+                 "enhance.run:oracle_check", synthetic_only=True, file="results/enhancement/oracle.csv")
+    yield Target("risk_bias_figure", "risk_bias", _ENHANCE, "docs/captions/risk_bias.rst", "risk.bias:plot_bias",
+                 file="results/enhancement/risk_bias.png")
 
 
 TARGETS: dict[str, Target] = {t.name: t for t in _entries()}
@@ -99,6 +125,7 @@ def all_paths(synthetic: bool) -> list[str]:
 TABLE_FIGURES = {
     "table2": ("fig6", "fig7"), "table3": ("fig8", "fig9"), "table5": ("fig10", "fig11"),
     "table6": ("fig12", "fig13", "fig14", "fig15", "fig16", "fig17"),
+    **{f"table{n}": (f"fig{18 + (n - 18) // 2}",) for n in ENHANCEMENT_TABLES},
 }
 
 
@@ -114,5 +141,5 @@ def reference_tables() -> list[str]:
     return [t.name for t in TARGETS.values() if t.name.startswith("table") or t.name == "headline"]
 
 
-__all__ = ["STUDY_PARAMS", "TABLE_FIGURES", "TARGETS", "Target", "all_paths", "figures_of",
+__all__ = ["ENHANCEMENT_FIGURES", "ENHANCEMENT_TABLES", "PORTFOLIOS", "STUDY_PARAMS", "TABLE_FIGURES", "TARGETS", "Target", "all_paths", "figures_of",
            "numbers", "of_rule", "reference_tables"]

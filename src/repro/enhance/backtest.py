@@ -37,6 +37,7 @@ import pandas as pd
 from ..atomic import atomic_file
 from ..metrics.layered import TradingArrays, week_end_days
 from .config import EnhanceConfig
+from . import RESULT_FILES
 from .optimizer import WeeklyOptimizer, WeekInputs
 
 log = logging.getLogger(__name__)
@@ -52,9 +53,6 @@ class EnhanceResult:
     trades: pd.DataFrame  # date, code, w_prev (drifted, signal close), weight (target), executed (at vwap)
 
 
-# Files of one backtest in results/enhancement/{index}/{constraint}/{model}/
-RESULT_FILES = {"weights": "weights.parquet", "nav": "nav.parquet", "diagnostics": "diagnostics.csv",
-                "trades": "trades.parquet"}
 
 
 def write_result(result: EnhanceResult, folder) -> dict[str, Path]:

@@ -21,18 +21,14 @@ import numpy as np
 import pandas as pd
 
 from ..metrics.layered import annualised_return, max_drawdown, sharpe_ratio
+from ..targets import ENHANCEMENT_FIGURES, ENHANCEMENT_TABLES
+from ..vocabulary import MODELS
 
 log = logging.getLogger(__name__)
 
-MODELS = ("uni", "multi")
 SERIES = {"absolute": "portfolio_return", "hedged": "hedged_return"}
-# table number -> (index, constraint, kind); figure number -> (index, constraint)
-TABLES = {18 + 2 * k + j: (index, constraint, ("yearly", "summary")[j])
-          for k, (index, constraint) in enumerate((i, c) for i in ("csi300", "csi500", "csi1000")
-                                                  for c in ("free", "member80"))
-          for j in (0, 1)}
-FIGURES = {18 + k: (index, constraint) for k, (index, constraint) in
-           enumerate((i, c) for i in ("csi300", "csi500", "csi1000") for c in ("free", "member80"))}
+# table number -> (index, constraint, kind); figure number -> (index, constraint): the registry's
+TABLES, FIGURES = ENHANCEMENT_TABLES, ENHANCEMENT_FIGURES
 CONSTRAINT_LABEL = {"free": "no constituent limit", "member80": "constituents >= 80%"}
 
 
