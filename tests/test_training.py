@@ -11,6 +11,7 @@ from scipy.stats import spearmanr
 from repro import training
 from repro.config import validate_config
 from repro.features.day import normalise_windows
+from repro.model import FactorGRU, factor_loss
 from repro.panel import Panel
 from repro.preprocess import apply_stats
 from repro.rolling import split_days
@@ -151,6 +152,43 @@ def test_validate_factor_corr_is_mean_abs_off_diagonal():
 
 
 # ---------------------------------------------------------------- training runs
+
+def _one_step_change(optimiser_cls, clip, **opt_args):
+    """Parameters before, after one train_epoch step on one day, and the raw (unclipped) gradient."""
+    src, train, _, _ = _prepared()
+    torch.manual_seed(3)
+    model = FactorGRU(n_features=3, hidden=8, n_factors=4, dropout=0.0)
+    before = [p.detach().clone() for p in model.parameters()]
+    # the raw gradient of the same loss, from a copy of the model
+    twin = FactorGRU(n_features=3, hidden=8, n_factors=4, dropout=0.0)
+    twin.load_state_dict(model.state_dict())
+    b = train[0]
+    pred, units = twin(src.gather(b.day, b.stocks))
+    factor_loss(pred, units, b.label, 20.0).backward()
+    grads = [p.grad.clone() for p in twin.parameters()]
+    opt = optimiser_cls(model.parameters(), **opt_args)
+    training.train_epoch(model, opt, src, [b], 20.0, clip)
+    return before, [p.detach().clone() for p in model.parameters()], grads
+
+
+def test_gradient_clipping_bounds_the_update():
+    # SGD with lr 1: the update is exactly −clamp(g, −c, c), so no coordinate moves by more than c.
+    c = 1e-4
+    before, after, grads = _one_step_change(torch.optim.SGD, c, lr=1.0)
+    assert max(float(g.abs().max()) for g in grads) > 100 * c  # the clip really bites
+    for p0, p1, g in zip(before, after, grads):
+        torch.testing.assert_close(p1 - p0, -g.clamp(-c, c), rtol=0, atol=1e-7)
+    # Adam's first step is lr · ĝ / (|ĝ| + eps) for the clipped gradient ĝ: with c = eps every
+    # clipped coordinate moves by exactly lr / 2 (without the clip it would move by ≈ lr).
+    lr, eps = 0.1, 1e-8
+    before, after, grads = _one_step_change(torch.optim.Adam, eps, lr=lr, eps=eps)
+    for p0, p1, g in zip(before, after, grads):
+        big = g.abs() > 10 * eps
+        assert big.any()
+        torch.testing.assert_close((p1 - p0)[big], -lr / 2 * g[big].sign(), rtol=1e-4, atol=0)
+        assert float((p1 - p0).abs().max()) <= lr / 2 * (1 + 1e-4)
+
+
 
 def _run(tmp_path, name, model="multi", **train):
     features, labels = make_panels()
