@@ -16,8 +16,12 @@ from repro.panel import Panel
 from repro.preprocess import apply_stats
 from repro.rolling import split_days
 from repro.studies import run_study_point, settings_table, study_figures, study_table
-from repro.training import (WindowSource, average_seeds, day_batches, rank_ic, train_and_predict,
-                            train_one, validate)
+from repro.day_batches import day_batches
+from repro.metrics.rank_ic import rank_ic
+from repro.predict import predict
+from repro.seed_average import average_seeds
+from repro.training import train_and_predict, train_one, validate
+from repro.windows import WindowSource
 
 torch.set_num_threads(1)
 REFERENCE = Path(__file__).parents[1] / "config" / "reference"
@@ -134,7 +138,7 @@ class _FixedUnits(torch.nn.Module):
         super().__init__()
         self.units = units
 
-    def forward(self, x):
+    def forward(self, x, counts=None):
         return self.units[:, 0], self.units
 
 
@@ -277,7 +281,7 @@ def test_resume_after_kill_equals_uninterrupted_run(tmp_path):
     resumed, summary = train_one(src, train, valid, args, cfg, 7, tmp_path / "r.csv", tmp_path / "r.pt",
                                  on_epoch_end=lambda e, r: seen.append(e))
     assert seen == [3, 4]  # it really continued rather than starting over
-    for (p1, u1), (p2, u2) in zip(training.predict(full, src, test), training.predict(resumed, src, test)):
+    for (p1, u1), (p2, u2) in zip(predict(full, src, test), predict(resumed, src, test)):
         assert np.array_equal(p1, p2) and np.array_equal(u1, u2)
     assert {k: v for k, v in summary.items() if k != "seconds"} == {k: v for k, v in full_summary.items() if k != "seconds"}
     pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "full.csv").drop(columns="seconds"),

@@ -27,6 +27,17 @@ def batch_standardise(x: torch.Tensor) -> torch.Tensor:
     return (x - mean) / torch.sqrt(var + _BN_EPS)
 
 
+def segment_standardise(x: torch.Tensor, counts: torch.Tensor) -> torch.Tensor:
+    """`batch_standardise` of each segment of consecutive rows of x (segment i has counts[i]
+    rows: one day's stocks), in one pass over all segments: several days' inference at once."""
+    seg = torch.repeat_interleave(torch.arange(len(counts), device=x.device), counts)
+    n = counts.to(x.dtype)[:, None]
+    mean = x.new_zeros(len(counts), x.shape[1]).index_add_(0, seg, x) / n
+    d = x - mean[seg]
+    var = x.new_zeros(len(counts), x.shape[1]).index_add_(0, seg, d * d) / n
+    return d / torch.sqrt(var + _BN_EPS)[seg]
+
+
 class _GRULayer(torch.autograd.Function):
     """One GRU layer over a time-major sequence with nn.GRU's equations and weights, whose backward
     pass keeps only the hidden states h_0 … h_T and recomputes each step's gates.
@@ -101,13 +112,17 @@ class FactorGRU(nn.Module):
         self.dropout = nn.Dropout(dropout)
         self.head = nn.Linear(hidden, n_factors)
 
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """x [N, T, F] → (prediction [N], units [N, K])."""
+    def forward(self, x: torch.Tensor, counts: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """x [N, T, F] → (prediction [N], units [N, K]). Batch norms standardise over all N rows,
+        or, given `counts` (int64 [D], summing to N), over each of D consecutive segments (days)."""
+        def norm(v):
+            return batch_standardise(v) if counts is None else segment_standardise(v, counts)
+
         last = self._last_output(x)
-        units = batch_standardise(self.head(self.dropout(last)))
+        units = norm(self.head(self.dropout(last)))
         if units.shape[1] == 1:
             return units[:, 0], units
-        prediction = batch_standardise(units.mean(dim=1, keepdim=True))[:, 0]
+        prediction = norm(units.mean(dim=1, keepdim=True))[:, 0]
         return prediction, units
 
     def _last_output(self, x: torch.Tensor) -> torch.Tensor:
