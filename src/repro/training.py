@@ -111,15 +111,22 @@ def train_epoch(model: FactorGRU, optimiser: torch.optim.Optimizer, source: Wind
     model.train()
     total, n = torch.zeros((), device=source.values.device), 0
     for b in batches:
-        prediction, units = model(source.gather(b.day, b.stocks))
-        loss = factor_loss(prediction, units, b.label, ortho_lambda)
-        optimiser.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_value_(model.parameters(), clip_value)
-        optimiser.step()
-        total += loss.detach()  # summed on the device: no host sync per step
-        n += 1
+        total += training_step(model, optimiser, source.gather(b.day, b.stocks), b.label, ortho_lambda, clip_value)
+        n += 1  # losses summed on the device: no host sync per step
     return float(total) / n
+
+
+def training_step(model: FactorGRU, optimiser: torch.optim.Optimizer, x: torch.Tensor, label: torch.Tensor,
+                  ortho_lambda: float, clip_value: float) -> torch.Tensor:
+    """One optimiser step on one day's windows x [n, T, F]: forward, loss (SPEC §4), backward,
+    gradient clipping by value (report table 1), Adam. Returns the detached loss."""
+    prediction, units = model(x)
+    loss = factor_loss(prediction, units, label, ortho_lambda)
+    optimiser.zero_grad(set_to_none=True)
+    loss.backward()
+    torch.nn.utils.clip_grad_value_(model.parameters(), clip_value)
+    optimiser.step()
+    return loss.detach()
 
 
 def _copy_state(model: FactorGRU) -> dict:
