@@ -40,6 +40,9 @@ def main() -> None:
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--steps", type=int, default=20, help="steps per mode per round")
     p.add_argument("--repeats", type=int, default=7, help="interleaved rounds")
+    p.add_argument("--clock", choices=["wall", "cpu"], default="wall",
+                   help="cpu: the process's CPU time (time.process_time), which a preempting neighbour "
+                        "on a busy shared machine does not inflate; meaningful with --threads 1")
     a = p.parse_args()
     s = SHAPES[a.shape]
     torch.set_num_threads(a.threads)
@@ -58,16 +61,17 @@ def main() -> None:
     }
     for step in modes.values():  # warm-up: allocator, kernels, Adam state
         step()
+    clock = time.process_time if a.clock == "cpu" else time.perf_counter
     times = {m: [] for m in modes}
     for _ in range(a.repeats):
         for m, step in modes.items():
-            start = time.perf_counter()
+            start = clock()
             for _ in range(a.steps):
                 step()
-            times[m].append((time.perf_counter() - start) / a.steps)
+            times[m].append((clock() - start) / a.steps)
     med = {m: statistics.median(t) for m, t in times.items()}
     print(f"{a.shape}: {s['stocks']} stocks x T {s['window']} x F {s['features']}, H {s['hidden']}, "
-          f"K {s['factors']}; {a.threads} threads, torch {torch.__version__}; "
+          f"K {s['factors']}; {a.threads} threads, torch {torch.__version__}; {a.clock} clock, "
           f"median of {a.repeats} interleaved rounds of {a.steps} steps")
     for m in modes:
         print(f"  {m:>14}: {med[m] * 1000:9.2f} ms per step  (rounds: "

@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 import torch
 
+import repro.model as model_module
 from repro.model import FactorGRU, _GRULayer, batch_standardise, factor_loss
 
 torch.set_num_threads(1)
@@ -96,7 +97,10 @@ def test_two_layer_model_and_args_recorded():
     assert units.shape == (50, 2)
 
 
-def test_lean_gru_layer_matches_nn_gru_outputs_and_gradients():
+# n · H = 30 · 8 = 240 floats a step: blocks of all 12 time steps, of 5 (5, 5, 2) and of 1
+@pytest.mark.parametrize("block_elements", [1 << 19, 5 * 240, 1])
+def test_lean_gru_layer_matches_nn_gru_outputs_and_gradients(monkeypatch, block_elements):
+    monkeypatch.setattr(model_module, "_BLOCK_ELEMENTS", block_elements)
     for num_layers in (1, 2):
         torch.manual_seed(3)
         model = FactorGRU(4, hidden=8, n_factors=6, dropout=0.0, num_layers=num_layers).double()
@@ -110,6 +114,8 @@ def test_lean_gru_layer_matches_nn_gru_outputs_and_gradients():
         expected = torch.autograd.grad((reference * weight).sum(), params)
         for g, e in zip(grads, expected):
             assert torch.allclose(g, e, atol=1e-12)
+        with torch.no_grad():  # the inference path (no hidden-state history) gives the same
+            assert torch.allclose(model._last_output(x), reference, atol=1e-12)
 
 
 def test_lean_gru_layer_passes_gradcheck_for_sequence_and_last_outputs():
@@ -120,6 +126,11 @@ def test_lean_gru_layer_passes_gradcheck_for_sequence_and_last_outputs():
     weights = [p.detach().clone().requires_grad_() for p in gru.parameters()]
     for sequence in (True, False):
         assert torch.autograd.gradcheck(lambda *a: _GRULayer.apply(*a, sequence), (x, h0, *weights))
+
+
+def test_block_steps():
+    assert model_module._block_steps(225, 32) == (1 << 19) // 7200  # demo: all T = 10 steps at once
+    assert model_module._block_steps(4500, 64) == 1  # report: step by step, memory as before
 
 
 def test_lean_gru_float32_training_gradients_match_nn_gru():
