@@ -1,8 +1,5 @@
 """One-pass inference (SPEC §5): segmented batch norms, days stacked into a few forwards, equal to
 a forward per day; and the modules that must not pull torch in."""
-import subprocess
-import sys
-
 import numpy as np
 import pytest
 import torch
@@ -73,15 +70,3 @@ def test_validate_equals_mean_of_daily_rank_ic():
     ic, corr = validate(model, src, valid)
     daily = [rank_ic(p.astype(np.float64), b.target) for (p, _), b in zip(_day_by_day(model, src, valid), valid)]
     assert ic == pytest.approx(np.mean(daily), abs=1e-9) and np.isnan(corr)
-
-
-def test_seed_averaging_does_not_import_torch():
-    code = "import sys, repro.seed_average; print('torch' in sys.modules)"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "False"
-
-
-def test_training_modules_do_not_import_scipy_stats():
-    code = "import sys, repro.training, repro.studies; print('scipy.stats' in sys.modules)"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "False"

@@ -14,6 +14,7 @@ rolling training jobs and the parameter studies.
 from __future__ import annotations
 
 import logging
+import sys
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -40,6 +41,16 @@ def resolve_device(name: str) -> torch.device:
     if name == "cuda" and not torch.cuda.is_available():
         raise RuntimeError("train.device is 'cuda' but no CUDA device is available")
     return torch.device(name)
+
+
+def use_deterministic_algorithms() -> None:
+    """torch.use_deterministic_algorithms(True, warn_only=True), without its import of
+    torch._inductor (3–6 s of every job's start on this machine, for a compiler flag we never use:
+    nothing here is compiled); the public call when inductor is loaded anyway."""
+    if "torch._inductor.config" in sys.modules:
+        torch.use_deterministic_algorithms(True, warn_only=True)
+    else:
+        torch._C._set_deterministic_algorithms(True, warn_only=True)
 
 
 def model_arguments(train_cfg: dict, n_features: int, model: str) -> dict:
@@ -71,7 +82,7 @@ def prepare_run(features: Panel | str | Path, labels: Panel | str | Path, cfg: d
     torch.set_num_threads(threads)
     device = resolve_device(train_cfg["device"])
     if device.type == "cpu":
-        torch.use_deterministic_algorithms(True, warn_only=True)
+        use_deterministic_algorithms()
     window = int(cfg["features"]["window"])
     data = load_training_data(features, labels, dataset, year, train_cfg, window, device)
     source = WindowSource(data.features, window, device)
