@@ -14,7 +14,6 @@ rolling training jobs and the parameter studies.
 from __future__ import annotations
 
 import logging
-import sys
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -41,16 +40,6 @@ def resolve_device(name: str) -> torch.device:
     if name == "cuda" and not torch.cuda.is_available():
         raise RuntimeError("train.device is 'cuda' but no CUDA device is available")
     return torch.device(name)
-
-
-def use_deterministic_algorithms() -> None:
-    """torch.use_deterministic_algorithms(True, warn_only=True), without its import of
-    torch._inductor (3–6 s of every job's start on this machine, for a compiler flag we never use:
-    nothing here is compiled); the public call when inductor is loaded anyway."""
-    if "torch._inductor.config" in sys.modules:
-        torch.use_deterministic_algorithms(True, warn_only=True)
-    else:
-        torch._C._set_deterministic_algorithms(True, warn_only=True)
 
 
 def model_arguments(train_cfg: dict, n_features: int, model: str) -> dict:
@@ -82,7 +71,8 @@ def prepare_run(features: Panel | str | Path, labels: Panel | str | Path, cfg: d
     torch.set_num_threads(threads)
     device = resolve_device(train_cfg["device"])
     if device.type == "cpu":
-        use_deterministic_algorithms()
+        # It imports torch._dynamo (≈ 2 s), which torch.optim's first add_param_group imports anyway.
+        torch.use_deterministic_algorithms(True, warn_only=True)
     window = int(cfg["features"]["window"])
     data = load_training_data(features, labels, dataset, year, train_cfg, window, device)
     source = WindowSource(data.features, window, device)
