@@ -38,38 +38,42 @@ def segment_standardise(x: torch.Tensor, counts: torch.Tensor) -> torch.Tensor:
     return d / torch.sqrt(var + _BN_EPS)[seg]
 
 
-# Time steps per block in _GRULayer: a block's gate tensors hold ≤ 2**19 · (a few) floats, so at
-# the report's shape (4,500 stocks, H = 64) a block is one step (peak memory as before) while at
-# the demo's (225 stocks, H = 32) all T = 10 steps are one block (few, larger operations).
-_BLOCK_ELEMENTS = 1 << 19
-
-
-def _block_steps(n: int, hidden: int) -> int:
-    return max(1, _BLOCK_ELEMENTS // max(1, n * hidden))
+def _tanh_(a: torch.Tensor) -> torch.Tensor:
+    """tanh(a) = 2 σ(2a) − 1, in place: torch's CPU tanh is ~3× slower than its sigmoid (0.77
+    against 0.25 ms for 4,500 × 64 floats, one thread, CPU time); the two agree to 2e-7."""
+    return torch.sigmoid_(a.mul_(2)).mul_(2).sub_(1)
 
 
 class _GRULayer(torch.autograd.Function):
     """One GRU layer over a time-major sequence with nn.GRU's equations and weights, whose backward
-    pass keeps only the hidden states h_0 … h_T and recomputes the gates.
+    pass keeps only the hidden states h_0 … h_T and recomputes each step's gates.
 
     nn.GRU on a CPU keeps every step's gate tensors for backward: +681 MiB peak for one
-    4,500-stock day at T = 40, H = 64, against +130 MiB here (benchmarks/gru_cpu.py,
-    docs/benchmarks.md). It keeps (T + 1) · n · H floats; on CUDA FactorGRU uses cuDNN's GRU.
+    4,500-stock day at T = 40, H = 64, against +130 MiB here, and this layer is no slower
+    (benchmarks/gru_cpu.py, docs/benchmarks.md). It keeps (T + 1) · n · H floats; on CUDA
+    FactorGRU uses cuDNN's GRU instead.
         r = σ(W_ir x + b_ir + W_hr h + b_hr),  z = σ(W_iz x + b_iz + W_hz h + b_hz)
         c = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn)),  h' = (1 − z) ⊙ c + z ⊙ h
-    (tanh evaluated as 2 σ(2a) − 1, `_tanh_via_sigmoid`). Speed (benchmarks/step.py): the input projections W_i· x of a block of time steps are one
-    matrix product, and so, in backward, are the recomputed gates, the weight gradients and the
-    input gradient of a block; only what the recurrence needs runs step by step (forward: one
-    matrix product and six element-wise operations; backward: one product and five).
+    (tanh computed by `_tanh_`). Without autograd (inference) FactorGRU runs `_gru_inference`.
     """
+
+    @staticmethod
+    def _gates(x_t, h, w_ih, w_hh, b_ih, b_hh):
+        i_r, i_z, i_n = torch.addmm(b_ih, x_t, w_ih.t()).chunk(3, 1)
+        h_r, h_z, h_n = torch.addmm(b_hh, h, w_hh.t()).chunk(3, 1)
+        r = torch.sigmoid(i_r + h_r)
+        z = torch.sigmoid(i_z + h_z)
+        return r, z, h_n, _tanh_(torch.addcmul(i_n, r, h_n))
 
     @staticmethod
     def forward(ctx, x, h0, w_ih, w_hh, b_ih, b_hh, sequence: bool):
         """x [T, n, F], h0 [n, H] → every step's output [T, n, H] if `sequence`, else h_T [n, H]."""
-        steps, n, hidden = x.shape[0], x.shape[1], h0.shape[1]
-        hs = x.new_empty(steps + 1, n, hidden)
+        steps = x.shape[0]
+        hs = x.new_empty(steps + 1, *h0.shape)
         hs[0] = h0
-        _run_gru(x, hs, w_ih, w_hh, b_ih, b_hh, _block_steps(n, hidden))
+        for t in range(steps):
+            _, z, _, c = _GRULayer._gates(x[t], hs[t], w_ih, w_hh, b_ih, b_hh)
+            torch.addcmul(c, z, hs[t] - c, out=hs[t + 1])
         ctx.save_for_backward(x, hs, w_ih, w_hh, b_ih, b_hh)
         ctx.sequence = sequence
         return hs[1:] if sequence else hs[steps]
@@ -77,104 +81,41 @@ class _GRULayer(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad_out):
         x, hs, w_ih, w_hh, b_ih, b_hh = ctx.saved_tensors
-        steps, n, f = x.shape
-        hidden = hs.shape[2]
-        h2 = 2 * hidden
         dx = torch.empty_like(x) if ctx.needs_input_grad[0] else None  # not for the data layer
         dw_ih, dw_hh = torch.zeros_like(w_ih), torch.zeros_like(w_hh)
         db_ih, db_hh = torch.zeros_like(b_ih), torch.zeros_like(b_hh)
         dh = torch.zeros_like(hs[0]) if ctx.sequence else grad_out
-        block = _block_steps(n, hidden)
-        w_ih2, b_ih2 = _doubled_n(w_ih, b_ih)
-        for t0 in range(((steps - 1) // block) * block, -1, -block):
-            t1 = min(t0 + block, steps)
-            size = t1 - t0
-            x_b, h_b = x[t0:t1].reshape(-1, f), hs[t0:t1].reshape(-1, hidden)  # step inputs, h_{t-1}
-            gi = torch.addmm(b_ih2, x_b, w_ih2.t()).view(size, n, 3 * hidden)
-            gh = torch.addmm(b_hh, h_b, w_hh.t()).view(size, n, 3 * hidden)
-            rz = torch.sigmoid_(gh[..., :h2] + gi[..., :h2])
-            r, z, h_n = rz[..., :hidden], rz[..., hidden:], gh[..., h2:]
-            c = _tanh_via_sigmoid(torch.addcmul(gi[..., h2:], r, h_n, value=2))  # as in forward
-            del gi
-            # Per-step coefficients of the recurrence, for the whole block at once.
-            a_n = (1 - z) * (1 - c * c)  # dh → da_n (c = tanh(a_n))
-            a_z = (hs[t0:t1] - c) * z * (1 - z)  # dh → da_z
-            a_r = h_n * r * (1 - r)  # da_n → da_r
-            del c, h_n
-            d_gh = torch.empty(size, n, 3 * hidden, dtype=x.dtype, device=x.device)  # [da_r, da_z, da_n r]
-            da_n = torch.empty(size, n, hidden, dtype=x.dtype, device=x.device)
-            for i in range(size - 1, -1, -1):
-                if ctx.sequence:
-                    dh = dh + grad_out[t0 + i]
-                torch.mul(dh, a_n[i], out=da_n[i])
-                torch.mul(dh, a_z[i], out=d_gh[i, :, hidden:h2])
-                torch.mul(da_n[i], a_r[i], out=d_gh[i, :, :hidden])
-                torch.mul(da_n[i], r[i], out=d_gh[i, :, h2:])
-                dh = torch.addmm(dh * z[i], d_gh[i], w_hh)
-            d_gi = torch.cat([d_gh[..., :h2], da_n], 2).view(-1, 3 * hidden)
-            d_gh = d_gh.view(-1, 3 * hidden)
-            dw_ih.addmm_(d_gi.t(), x_b)
+        for t in range(x.shape[0] - 1, -1, -1):
+            if ctx.sequence:
+                dh = dh + grad_out[t]
+            h = hs[t]
+            r, z, h_n, c = _GRULayer._gates(x[t], h, w_ih, w_hh, b_ih, b_hh)
+            da_n = dh * (1 - z) * (1 - c * c)  # through c = tanh(a_n)
+            da_r = da_n * h_n * r * (1 - r)
+            da_z = dh * (h - c) * z * (1 - z)
+            d_gi = torch.cat([da_r, da_z, da_n], 1)
+            d_gh = torch.cat([da_r, da_z, da_n * r], 1)
+            dw_ih.addmm_(d_gi.t(), x[t])
             db_ih += d_gi.sum(0)
-            dw_hh.addmm_(d_gh.t(), h_b)
+            dw_hh.addmm_(d_gh.t(), h)
             db_hh += d_gh.sum(0)
             if dx is not None:
-                torch.mm(d_gi, w_ih, out=dx[t0:t1].view(-1, f))
+                torch.mm(d_gi, w_ih, out=dx[t])
+            dh = torch.addmm(dh * z, d_gh, w_hh)
         return dx, dh, dw_ih, dw_hh, db_ih, db_hh, None
 
 
-def _doubled_n(w_ih: torch.Tensor, b_ih: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """W_ih and b_ih with the candidate rows (W_in, b_in) times 2 (exact in floating point), so
-    the input projection gives 2 (W_in x + b_in) for `_tanh_via_sigmoid`."""
-    hidden = w_ih.shape[0] // 3
-    scale = torch.ones(3 * hidden, 1, dtype=w_ih.dtype, device=w_ih.device)
-    scale[2 * hidden:] = 2
-    return w_ih * scale, b_ih * scale[:, 0]
-
-
-def _tanh_via_sigmoid(a2: torch.Tensor) -> torch.Tensor:
-    """tanh(a) = 2 σ(2a) − 1 from a2 = 2a, in place: torch's CPU tanh is ~3× slower than its
-    sigmoid (0.77 against 0.25 ms for 4,500 × 64 floats, one thread); the two agree to 2e-7."""
-    return torch.sigmoid_(a2).mul_(2).sub_(1)
-
-
-def _run_gru(x, hs, w_ih, w_hh, b_ih, b_hh, block: int) -> None:
-    """The GRU recurrence (nn.GRU's equations): hs[t + 1] from hs[t] and x[t] for every step, the
-    input projections of `block` steps at a time in one matrix product. `hs` [T + 1, n, H] holds
-    h_0 on entry."""
-    steps, n, f = x.shape
-    hidden = hs.shape[2]
-    h2 = 2 * hidden
-    w_ih2, b_ih2 = _doubled_n(w_ih, b_ih)
-    for t0 in range(0, steps, block):
-        t1 = min(t0 + block, steps)
-        gi = torch.addmm(b_ih2, x[t0:t1].reshape(-1, f), w_ih2.t()).view(t1 - t0, n, 3 * hidden)
-        for t in range(t0, t1):
-            h = hs[t]
-            gh = torch.addmm(b_hh, h, w_hh.t())
-            rz = torch.sigmoid_(gh[:, :h2].add_(gi[t - t0, :, :h2]))
-            c = _tanh_via_sigmoid(torch.addcmul(gi[t - t0, :, h2:], rz[:, :hidden], gh[:, h2:], value=2))
-            torch.addcmul(c, rz[:, hidden:], h - c, out=hs[t + 1])
-
-
 def _gru_inference(x, h0, w_ih, w_hh, b_ih, b_hh, sequence: bool) -> torch.Tensor:
-    """`_GRULayer.forward` without autograd: for the last step's output it keeps one block of
-    hidden states at a time, not all T + 1, so predicting many days at once stays lean."""
-    steps, n = x.shape[:2]
-    hidden = h0.shape[1]
-    block = _block_steps(n, hidden)
-    if sequence:  # the next layer reads every step
-        hs = x.new_empty(steps + 1, n, hidden)
-        hs[0] = h0
-        _run_gru(x, hs, w_ih, w_hh, b_ih, b_hh, block)
-        return hs[1:]
+    """`_GRULayer.forward` without autograd, for inference: for the last step's output it keeps
+    only h_t, not h_0 … h_T, so predicting many days in one forward stays lean."""
+    outputs = [] if sequence else None
     h = h0
-    for t0 in range(0, steps, block):
-        t1 = min(t0 + block, steps)
-        hs = x.new_empty(t1 - t0 + 1, n, hidden)
-        hs[0] = h
-        _run_gru(x[t0:t1], hs, w_ih, w_hh, b_ih, b_hh, block)
-        h = hs[t1 - t0]
-    return h
+    for t in range(x.shape[0]):
+        _, z, _, c = _GRULayer._gates(x[t], h, w_ih, w_hh, b_ih, b_hh)
+        h = torch.addcmul(c, z, h - c)
+        if sequence:
+            outputs.append(h)
+    return torch.stack(outputs) if sequence else h
 
 
 class FactorGRU(nn.Module):
