@@ -14,10 +14,18 @@ from .day_batches import DayBatch
 from .model import FactorGRU
 from .windows import WindowSource
 
-# Sequences per forward: whole days are grouped up to this many stocks, so the inputs and the
-# gate activations of one forward stay near 2**16 · T · (F + 4 H) floats (≈ 0.7 GB at T = 40,
-# H = 64) however long the split; a day larger than this is one forward of its own.
-MAX_ROWS = 1 << 16
+# Floats one forward may hold: its windows twice (gathered, then time-major) and one step's gate
+# tensors, ≈ 2 T F + 12 H floats a sequence. 2**25 floats (128 MiB) take a whole demo split
+# (≈ 240 days × 225 stocks, T = 10, H = 32) in one forward and ≈ 6 full-market days (T = 40,
+# H = 64) at a time, below one training day's activations (docs/benchmarks.md), so predicting
+# does not raise a job's peak memory.
+MAX_FLOATS = 1 << 25
+
+
+def max_rows(model: FactorGRU, source: WindowSource) -> int:
+    """Sequences per forward within MAX_FLOATS for this model and window source."""
+    per_row = 2 * source.window * source.values.shape[-1] + 12 * model.gru.hidden_size
+    return max(1, MAX_FLOATS // per_row)
 
 
 def chunks(sizes: Sequence[int], max_rows: int) -> list[slice]:
@@ -35,16 +43,16 @@ def chunks(sizes: Sequence[int], max_rows: int) -> list[slice]:
 
 @torch.no_grad()
 def predict(model: FactorGRU, source: WindowSource, batches: Sequence[DayBatch],
-            max_rows: int = MAX_ROWS) -> list[tuple[np.ndarray, np.ndarray]]:
+            rows: int | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
     """(prediction [n], units [n, K]) per day batch; batch norms use that day's statistics.
 
-    Days are stacked into forwards of ≤ `max_rows` sequences with segmented batch norms
-    (`FactorGRU.forward(x, counts)`): equal to a forward per day up to float rounding.
+    Days are stacked into forwards of ≤ `rows` sequences (default `max_rows`) with segmented
+    batch norms (`FactorGRU.forward(x, counts)`): equal to a forward per day to float rounding.
     """
     model.eval()
     batches = list(batches)
     out = []
-    for part in chunks([len(b.stocks) for b in batches], max_rows):
+    for part in chunks([len(b.stocks) for b in batches], rows or max_rows(model, source)):
         days = batches[part]
         x = torch.cat([source.gather(b.day, b.stocks) for b in days])
         counts = torch.tensor([len(b.stocks) for b in days], device=x.device)
