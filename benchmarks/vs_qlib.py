@@ -25,7 +25,6 @@ import logging
 import statistics
 import time
 
-import numpy as np
 import torch
 
 from repro.day_batches import DayBatch
