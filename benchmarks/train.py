@@ -4,7 +4,7 @@ Writes a random feature panel and labels panel to a temporary folder, streamed s
 process never holds them while writing: `--stocks` × (T − 1 + 12 years × 243 days) × F float32
 (defaults 4,500 × 2,955 × 6 ≈ 319 MB: 10 training years, a validation year and a test year, as
 one job of the rolling scheme reads). Then it runs exactly what a training job runs:
-`repro.training.load_training_data` (labels first, memory-mapped, reduced to the day batches of
+`repro.day_batches.load_training_data` (labels first, memory-mapped, reduced to the day batches of
 every split, released; then the feature panel), `WindowSource`, and `train_epoch` over a random
 subsample of `--sample-days` of the ≈ 2,420 training days (a full epoch takes half an hour on a
 CPU; the per-day cost is what matters, while the day batches of the whole split are held).
@@ -29,7 +29,8 @@ from memory import peak_rss_mb, rss_mb  # benchmarks/memory.py
 
 from repro.model import FactorGRU, factor_loss
 from repro.panel import write_meta
-from repro.training import load_training_data, resolve_device, train_epoch
+from repro.day_batches import load_training_data
+from repro.training import resolve_device, train_epoch
 from repro.windows import WindowSource
 
 DAYS_PER_YEAR = 243

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import torch
 
-from repro.model import FactorGRU, _GRULayer, batch_standardise, factor_loss
+from repro.model import FactorGRU, _GRULayer, _tanh_, batch_standardise, factor_loss
 
 torch.set_num_threads(1)
 
@@ -110,6 +110,8 @@ def test_lean_gru_layer_matches_nn_gru_outputs_and_gradients():
         expected = torch.autograd.grad((reference * weight).sum(), params)
         for g, e in zip(grads, expected):
             assert torch.allclose(g, e, atol=1e-12)
+        with torch.no_grad():  # the inference path (no hidden-state history) gives the same
+            assert torch.allclose(model._last_output(x), reference, atol=1e-12)
 
 
 def test_lean_gru_layer_passes_gradcheck_for_sequence_and_last_outputs():
@@ -120,6 +122,13 @@ def test_lean_gru_layer_passes_gradcheck_for_sequence_and_last_outputs():
     weights = [p.detach().clone().requires_grad_() for p in gru.parameters()]
     for sequence in (True, False):
         assert torch.autograd.gradcheck(lambda *a: _GRULayer.apply(*a, sequence), (x, h0, *weights))
+
+
+def test_tanh_via_sigmoid():
+    a = torch.linspace(-20, 20, 4001, dtype=torch.float64)
+    assert torch.allclose(_tanh_(a.clone()), torch.tanh(a), rtol=0, atol=1e-15)
+    a32 = a.float()
+    assert float((_tanh_(a32.clone()) - torch.tanh(a32)).abs().max()) < 3e-7
 
 
 def test_lean_gru_float32_training_gradients_match_nn_gru():

@@ -9,7 +9,10 @@ import torch
 from sklearn.linear_model import Ridge
 
 from repro.panel import Panel
-from repro.training import day_batches, predict, rank_ic, train_one
+from repro.day_batches import day_batches
+from repro.metrics.rank_ic import rank_ic
+from repro.predict import predict
+from repro.training import train_one
 from repro.windows import WindowSource
 
 torch.set_num_threads(1)
@@ -48,5 +51,6 @@ def test_gru_beats_ridge_on_a_nonlinear_temporal_signal():
 
     ridge = Ridge(alpha=1.0).fit(flat(train), np.concatenate([b.label.numpy() for b in train]))
     ridge_ic = np.mean([rank_ic(ridge.predict(flat([b])), b.target) for b in valid])
-    assert summary["best_valid_rank_ic"] == gru_ic  # the kept weights are the best epoch's
+    # the kept weights are the best epoch's (validate ranks all days in one matrix: float rounding)
+    assert abs(summary["best_valid_rank_ic"] - gru_ic) < 1e-12
     assert gru_ic > ridge_ic + 0.2, (gru_ic, ridge_ic)  # measured: 0.81 vs 0.43

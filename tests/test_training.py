@@ -11,12 +11,17 @@ from scipy.stats import spearmanr
 from repro import training
 from repro.config import validate_config
 from repro.features.day import normalise_windows
+from repro.model import FactorGRU, factor_loss
 from repro.panel import Panel
 from repro.preprocess import apply_stats
 from repro.rolling import split_days
 from repro.studies import run_study_point, settings_table, study_figures, study_table
-from repro.training import (WindowSource, average_seeds, day_batches, rank_ic, train_and_predict,
-                            train_one, validate)
+from repro.day_batches import day_batches
+from repro.metrics.rank_ic import rank_ic
+from repro.predict import predict
+from repro.seed_average import average_seeds
+from repro.training import train_and_predict, train_one, validate
+from repro.windows import WindowSource
 
 torch.set_num_threads(1)
 REFERENCE = Path(__file__).parents[1] / "config" / "reference"
@@ -132,8 +137,9 @@ class _FixedUnits(torch.nn.Module):
     def __init__(self, units):
         super().__init__()
         self.units = units
+        self.gru = torch.nn.GRU(3, 2)  # predict sizes its forwards by gru.hidden_size
 
-    def forward(self, x):
+    def forward(self, x, counts=None):
         return self.units[:, 0], self.units
 
 
@@ -151,6 +157,43 @@ def test_validate_factor_corr_is_mean_abs_off_diagonal():
 
 
 # ---------------------------------------------------------------- training runs
+
+def _one_step_change(optimiser_cls, clip, **opt_args):
+    """Parameters before, after one train_epoch step on one day, and the raw (unclipped) gradient."""
+    src, train, _, _ = _prepared()
+    torch.manual_seed(3)
+    model = FactorGRU(n_features=3, hidden=8, n_factors=4, dropout=0.0)
+    before = [p.detach().clone() for p in model.parameters()]
+    # the raw gradient of the same loss, from a copy of the model
+    twin = FactorGRU(n_features=3, hidden=8, n_factors=4, dropout=0.0)
+    twin.load_state_dict(model.state_dict())
+    b = train[0]
+    pred, units = twin(src.gather(b.day, b.stocks))
+    factor_loss(pred, units, b.label, 20.0).backward()
+    grads = [p.grad.clone() for p in twin.parameters()]
+    opt = optimiser_cls(model.parameters(), **opt_args)
+    training.train_epoch(model, opt, src, [b], 20.0, clip)
+    return before, [p.detach().clone() for p in model.parameters()], grads
+
+
+def test_gradient_clipping_bounds_the_update():
+    # SGD with lr 1: the update is exactly −clamp(g, −c, c), so no coordinate moves by more than c.
+    c = 1e-4
+    before, after, grads = _one_step_change(torch.optim.SGD, c, lr=1.0)
+    assert max(float(g.abs().max()) for g in grads) > 100 * c  # the clip really bites
+    for p0, p1, g in zip(before, after, grads):
+        torch.testing.assert_close(p1 - p0, -g.clamp(-c, c), rtol=0, atol=1e-7)
+    # Adam's first step is lr · ĝ / (|ĝ| + eps) for the clipped gradient ĝ: with c = eps every
+    # clipped coordinate moves by exactly lr / 2 (without the clip it would move by ≈ lr).
+    lr, eps = 0.1, 1e-8
+    before, after, grads = _one_step_change(torch.optim.Adam, eps, lr=lr, eps=eps)
+    for p0, p1, g in zip(before, after, grads):
+        big = g.abs() > 10 * eps
+        assert big.any()
+        torch.testing.assert_close((p1 - p0)[big], -lr / 2 * g[big].sign(), rtol=1e-4, atol=0)
+        assert float((p1 - p0).abs().max()) <= lr / 2 * (1 + 1e-4)
+
+
 
 def _run(tmp_path, name, model="multi", **train):
     features, labels = make_panels()
@@ -239,7 +282,7 @@ def test_resume_after_kill_equals_uninterrupted_run(tmp_path):
     resumed, summary = train_one(src, train, valid, args, cfg, 7, tmp_path / "r.csv", tmp_path / "r.pt",
                                  on_epoch_end=lambda e, r: seen.append(e))
     assert seen == [3, 4]  # it really continued rather than starting over
-    for (p1, u1), (p2, u2) in zip(training.predict(full, src, test), training.predict(resumed, src, test)):
+    for (p1, u1), (p2, u2) in zip(predict(full, src, test), predict(resumed, src, test)):
         assert np.array_equal(p1, p2) and np.array_equal(u1, u2)
     assert {k: v for k, v in summary.items() if k != "seconds"} == {k: v for k, v in full_summary.items() if k != "seconds"}
     pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "full.csv").drop(columns="seconds"),

@@ -27,6 +27,23 @@ def batch_standardise(x: torch.Tensor) -> torch.Tensor:
     return (x - mean) / torch.sqrt(var + _BN_EPS)
 
 
+def segment_standardise(x: torch.Tensor, counts: torch.Tensor) -> torch.Tensor:
+    """`batch_standardise` of each segment of consecutive rows of x (segment i has counts[i]
+    rows: one day's stocks), in one pass over all segments: several days' inference at once."""
+    seg = torch.repeat_interleave(torch.arange(len(counts), device=x.device), counts)
+    n = counts.to(x.dtype)[:, None]
+    mean = x.new_zeros(len(counts), x.shape[1]).index_add_(0, seg, x) / n
+    d = x - mean[seg]
+    var = x.new_zeros(len(counts), x.shape[1]).index_add_(0, seg, d * d) / n
+    return d / torch.sqrt(var + _BN_EPS)[seg]
+
+
+def _tanh_(a: torch.Tensor) -> torch.Tensor:
+    """tanh(a) = 2 σ(2a) − 1, in place: torch's CPU tanh is ~3× slower than its sigmoid (0.77
+    against 0.25 ms for 4,500 × 64 floats, one thread, CPU time); the two agree to 2e-7."""
+    return torch.sigmoid_(a.mul_(2)).mul_(2).sub_(1)
+
+
 class _GRULayer(torch.autograd.Function):
     """One GRU layer over a time-major sequence with nn.GRU's equations and weights, whose backward
     pass keeps only the hidden states h_0 … h_T and recomputes each step's gates.
@@ -37,6 +54,7 @@ class _GRULayer(torch.autograd.Function):
     FactorGRU uses cuDNN's GRU instead.
         r = σ(W_ir x + b_ir + W_hr h + b_hr),  z = σ(W_iz x + b_iz + W_hz h + b_hz)
         c = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn)),  h' = (1 − z) ⊙ c + z ⊙ h
+    (tanh computed by `_tanh_`). Without autograd (inference) FactorGRU runs `_gru_inference`.
     """
 
     @staticmethod
@@ -45,7 +63,7 @@ class _GRULayer(torch.autograd.Function):
         h_r, h_z, h_n = torch.addmm(b_hh, h, w_hh.t()).chunk(3, 1)
         r = torch.sigmoid(i_r + h_r)
         z = torch.sigmoid(i_z + h_z)
-        return r, z, h_n, torch.tanh(torch.addcmul(i_n, r, h_n))
+        return r, z, h_n, _tanh_(torch.addcmul(i_n, r, h_n))
 
     @staticmethod
     def forward(ctx, x, h0, w_ih, w_hh, b_ih, b_hh, sequence: bool):
@@ -87,6 +105,19 @@ class _GRULayer(torch.autograd.Function):
         return dx, dh, dw_ih, dw_hh, db_ih, db_hh, None
 
 
+def _gru_inference(x, h0, w_ih, w_hh, b_ih, b_hh, sequence: bool) -> torch.Tensor:
+    """`_GRULayer.forward` without autograd, for inference: for the last step's output it keeps
+    only h_t, not h_0 … h_T, so predicting many days in one forward stays lean."""
+    outputs = [] if sequence else None
+    h = h0
+    for t in range(x.shape[0]):
+        _, z, _, c = _GRULayer._gates(x[t], h, w_ih, w_hh, b_ih, b_hh)
+        h = torch.addcmul(c, z, h - c)
+        if sequence:
+            outputs.append(h)
+    return torch.stack(outputs) if sequence else h
+
+
 class FactorGRU(nn.Module):
     """GRU → dropout → Linear(H→K) → per-unit batch norm (→ mean → batch norm for K > 1)."""
 
@@ -101,13 +132,17 @@ class FactorGRU(nn.Module):
         self.dropout = nn.Dropout(dropout)
         self.head = nn.Linear(hidden, n_factors)
 
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """x [N, T, F] → (prediction [N], units [N, K])."""
+    def forward(self, x: torch.Tensor, counts: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """x [N, T, F] → (prediction [N], units [N, K]). Batch norms standardise over all N rows,
+        or, given `counts` (int64 [D], summing to N), over each of D consecutive segments (days)."""
+        def norm(v):
+            return batch_standardise(v) if counts is None else segment_standardise(v, counts)
+
         last = self._last_output(x)
-        units = batch_standardise(self.head(self.dropout(last)))
+        units = norm(self.head(self.dropout(last)))
         if units.shape[1] == 1:
             return units[:, 0], units
-        prediction = batch_standardise(units.mean(dim=1, keepdim=True))[:, 0]
+        prediction = norm(units.mean(dim=1, keepdim=True))[:, 0]
         return prediction, units
 
     def _last_output(self, x: torch.Tensor) -> torch.Tensor:
@@ -121,7 +156,11 @@ class FactorGRU(nn.Module):
             if layer > 0:  # nn.GRU's dropout between stacked layers
                 seq = nn.functional.dropout(seq, self.gru.dropout, self.training)
             weights = [getattr(self.gru, f"{w}_l{layer}") for w in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
-            seq = _GRULayer.apply(seq, h0, *weights, layer < self.gru.num_layers - 1)
+            sequence = layer < self.gru.num_layers - 1
+            if torch.is_grad_enabled():
+                seq = _GRULayer.apply(seq, h0, *weights, sequence)
+            else:
+                seq = _gru_inference(seq, h0, *weights, sequence)
         return seq
 
 

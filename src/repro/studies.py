@@ -16,11 +16,9 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
-import torch  # noqa: E402
 
 from .panel import Panel  # noqa: E402
-from .training import load_training_data, model_arguments, resolve_device, train_one  # noqa: E402
-from .windows import WindowSource  # noqa: E402
+from .training import prepare_run, train_one  # noqa: E402
 
 # Report §2.4: the factor-count study is run with the orthogonal penalty λ = 20.
 N_FACTORS_STUDY_LAMBDA = 20.0
@@ -49,22 +47,15 @@ def run_study_point(features: Panel | str, labels: Panel | str, cfg: dict, param
     `checkpoint_path` (optional) makes the run resumable like any training run.
     """
     _check_param(param)
-    torch.set_num_threads(threads)
     tcfg = copy.deepcopy(cfg["train"])
     tcfg[param] = int(value) if param == "n_factors" else float(value)
     if param == "n_factors":
         tcfg["ortho_lambda"] = N_FACTORS_STUDY_LAMBDA
     model = STUDY_MODEL[param]
-    dataset, seed = cfg["studies"]["dataset"], int(cfg["studies"]["seed"])
-    year, window = int(tcfg["test_years"][0]), int(cfg["features"]["window"])
-    device = resolve_device(tcfg["device"])
-    data = load_training_data(features, labels, dataset, year, tcfg, window, device)
-    source = WindowSource(data.features, window, device)
-    model_args = model_arguments(tcfg, len(data.features.features), model)
-    record = {"dataset": dataset, "model": model, "year": year, "study": param, "value": value,
-              "config": cfg, "fingerprint": data.fingerprint}
-    _, summary = train_one(source, data.train, data.valid, model_args, tcfg, seed, log_path=log_path,
-                           checkpoint_path=checkpoint_path, record=record)
+    dataset, seed, year = cfg["studies"]["dataset"], int(cfg["studies"]["seed"]), int(tcfg["test_years"][0])
+    run = prepare_run(features, labels, cfg, tcfg, dataset, model, year, threads, study=param, value=value)
+    _, summary = train_one(run.source, run.data.train, run.data.valid, run.model_args, tcfg, seed,
+                           log_path=log_path, checkpoint_path=checkpoint_path, record=run.record)
     summary.update(param=param, value=value, model=model, dataset=dataset, year=year, seed=seed)
     return summary
 

@@ -13,6 +13,7 @@ summary = run_study_point(
     snakemake.wildcards.param,
     snakemake.params.value,
     snakemake.output.epochs,
+    threads=snakemake.threads,
 )
 with atomic_file(snakemake.output.summary) as tmp:
     tmp.write_text(json.dumps(summary, indent=1, default=float))
