@@ -31,15 +31,23 @@ def atomic_dir(path):
 
 @contextmanager
 def atomic_file(path):
-    """Yield a temporary file path next to `path`; it replaces `path` when the block ends
-    without an exception and is removed otherwise."""
+    """Yield a temporary file path next to `path`, with the same suffix (writers such as
+    matplotlib choose the format by it); it replaces `path`, with the permissions of a file
+    created normally, when the block ends without an exception and is removed otherwise."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix, dir=path.parent)
     os.close(fd)
     try:
         yield Path(tmp)
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

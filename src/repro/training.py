@@ -29,6 +29,7 @@ from .model import FactorGRU, factor_loss
 from .panel import Panel
 from .predict import predict, write_predictions
 from .windows import WindowSource
+from .vocabulary import MODELS
 
 log = logging.getLogger(__name__)
 
@@ -44,8 +45,8 @@ def resolve_device(name: str) -> torch.device:
 
 def model_arguments(train_cfg: dict, n_features: int, model: str) -> dict:
     """FactorGRU arguments from the `train` config: uni has one factor, multi `n_factors`."""
-    if model not in ("uni", "multi"):
-        raise ValueError(f"unknown model {model!r} (expected uni or multi)")
+    if model not in MODELS:
+        raise ValueError(f"unknown model {model!r} (expected one of {', '.join(MODELS)})")
     return dict(n_features=n_features, hidden=int(train_cfg["hidden"]),
                 n_factors=1 if model == "uni" else int(train_cfg["n_factors"]),
                 dropout=float(train_cfg["dropout"]), num_layers=int(train_cfg["num_layers"]))

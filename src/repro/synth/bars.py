@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..market import Market
+from ..vocabulary import INDICES
 from .calendar import trading_days
 from .daily import simulate_daily
 from .signals import drift, simulate_latents
@@ -33,7 +34,7 @@ def daily_market(syn_cfg: dict) -> Market:
     cols = index_weights(dates, uni.listed, bars["is_st"], bars["mcap"], uni.list_date, uni.codes)
     pos = {c: i for i, c in enumerate(uni.codes)}
     weights = {}
-    for name in ("csi300", "csi500", "csi1000"):
+    for name in INDICES:
         rows = [k for k, ix in enumerate(cols["index"]) if ix == name]
         dense = np.zeros((len(dates), n_stocks))
         eff = sorted({cols["date"][k] for k in rows})
