@@ -28,8 +28,8 @@ from .metrics.rank_ic import row_spearman
 from .model import FactorGRU, factor_loss
 from .panel import Panel
 from .predict import predict, write_predictions
-from .windows import WindowSource
 from .vocabulary import MODELS
+from .windows import WindowSource
 
 log = logging.getLogger(__name__)
 
