@@ -55,7 +55,8 @@ def test_summary_numbers_from_the_series():
     nav = np.concatenate([[1], nav])
     assert row["max_drawdown"] == pytest.approx((nav / np.maximum.accumulate(nav) - 1).min(), abs=5e-5)
     y = enhancement_table(24, res)
-    assert list(y.columns[4:]) == ["y2021", "y2022"]
+    assert list(y.columns[4:]) == [f"y{year}" for year in range(2017, 2024)]  # the report's years, always
+    assert y[["y2021", "y2022"]].notna().all().all() and y[["y2017", "y2020", "y2023"]].isna().all().all()
 
 
 def test_wrong_portfolio_is_an_error_and_figure_is_written(tmp_path):

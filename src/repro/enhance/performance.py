@@ -1,7 +1,8 @@
 """Tables 18-29 and figures 18-23: performance of the enhanced portfolios (report §4.2-4.4).
 
 Yearly tables (18, 20, ..., 28): index, constraint, series, model, y{year}...: the compounded
-return of each calendar year of the backtest (the last year partial), for the absolute NAV
+return of each calendar year of the backtest (the last year partial; the report's years 2017-2023
+are always columns, NaN outside the backtest), for the absolute NAV
 (`absolute`) and the hedged NAV (`hedged`, compounding r_p − r_b daily).
 Summary tables (19, 21, ..., 29): ann_return (compounded over 252 days), sharpe (mean / std of
 daily returns × √252), max_drawdown (negative fraction), weekly_win_rate (share of Monday-based
@@ -27,6 +28,9 @@ from ..vocabulary import MODELS
 log = logging.getLogger(__name__)
 
 SERIES = {"absolute": "portfolio_return", "hedged": "hedged_return"}
+# The report's years (tables 18, 20, …: y2017 … y2023): always columns, NaN outside the backtest,
+# so that every run's yearly tables line up with the published ones (`repro diff`).
+REPORT_YEARS = tuple(range(2017, 2024))
 # table number -> (index, constraint, kind); figure number -> (index, constraint): the registry's
 TABLES, FIGURES = ENHANCEMENT_TABLES, ENHANCEMENT_FIGURES
 CONSTRAINT_LABEL = {"free": "no constituent limit", "member80": "constituents >= 80%"}
@@ -66,7 +70,7 @@ def yearly_table(results: dict, index: str, constraint: str) -> pd.DataFrame:
     _check(results, index, constraint)
     cells = {(s, m): yearly_returns(res.nav["date"], res.nav[col]) for m, res in results.items()
              for s, col in SERIES.items()}
-    years = sorted({y for c in cells.values() for y in c})
+    years = sorted(set(REPORT_YEARS) | {y for c in cells.values() for y in c})
     rows = [{"index": index, "constraint": constraint, "series": s, "model": m,
              **{f"y{y}": cells.get((s, m), {}).get(y, np.nan) for y in years}} for s in SERIES for m in MODELS]
     return pd.DataFrame(rows).round({f"y{y}": 4 for y in years})
