@@ -13,29 +13,13 @@ import argparse
 import json
 import os
 import time
-from dataclasses import dataclass
 
 import numpy as np
 
-
-@dataclass
-class SimulatedSnapshot:
-    """The fields of `repro.risk.RiskSnapshot` the optimiser reads, simulated."""
-
-    date: str
-    codes: np.ndarray
-    factor_names: list
-    style_names: list
-    industry_names: list
-    exposures: np.ndarray  # [N, K]
-    factor_cov: np.ndarray  # [K, K] daily
-    specific_var: np.ndarray  # [N] daily
-
-    def cov_factor(self) -> np.ndarray:
-        return np.linalg.cholesky(self.factor_cov)
+from repro.risk import RiskSnapshot
 
 
-def simulated_snapshot(codes, n_styles: int, n_industries: int, rng) -> SimulatedSnapshot:
+def simulated_snapshot(codes, n_styles: int, n_industries: int, rng) -> RiskSnapshot:
     """Country + industries (0/1 dummies) + standardised styles, a random factor covariance
     (daily vols ≈ 1% country, 0.5% industries, 0.3% styles) and specific vols ≈ 2% a day."""
     N = len(codes)
@@ -51,7 +35,7 @@ def simulated_snapshot(codes, n_styles: int, n_industries: int, rng) -> Simulate
     corr = C / np.sqrt(np.outer(np.diag(C), np.diag(C)))
     cov = corr * np.outer(vol, vol)
     spec = (0.02 * rng.uniform(0.5, 1.5, N)) ** 2
-    return SimulatedSnapshot("sim", np.asarray(codes), ["country"] + inds + styles, styles, inds, X, cov, spec)
+    return RiskSnapshot("sim", np.asarray(codes), ["country"] + inds + styles, styles, inds, X, cov, spec)
 
 
 def main() -> None:

@@ -1,27 +1,13 @@
-"""A stand-in for `repro.risk.RiskSnapshot` (same fields) and helpers for the enhancement tests."""
+"""Risk snapshots built by hand (`repro.risk.RiskSnapshot`) and helpers for the enhancement tests."""
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 import numpy as np
 
+from repro.risk import RiskSnapshot
 
-@dataclass
-class FakeSnapshot:
-    date: object
-    codes: np.ndarray
-    factor_names: list
-    style_names: list
-    industry_names: list
-    exposures: np.ndarray  # [N, K]
-    factor_cov: np.ndarray  # [K, K] daily
-    specific_var: np.ndarray  # [N] daily
 
-    def cov_factor(self) -> np.ndarray:
-        return np.linalg.cholesky(self.factor_cov)
-
-    def stock_cov(self) -> np.ndarray:
-        return self.exposures @ self.factor_cov @ self.exposures.T + np.diag(self.specific_var)
+# The optimiser's input is the risk model's own snapshot type.
+FakeSnapshot = RiskSnapshot
 
 
 def factor_cov(k: int, seed: int = 0, vol: float = 0.006) -> np.ndarray:
