@@ -143,6 +143,8 @@ def test_reference_titles_drop_column_lists_only():
     assert titles["table2"] == "RNN results for different learning rates"
     assert titles["table8"] == "Factor performance per dataset (backtest 20170103-20230428)"
     assert set(targets.reference_tables()) <= set(titles)
+    assert titles["table20"] == "CSI 300 enhanced portfolio, yearly performance (constituents >= 80%)"
+    assert titles["table21"] == "CSI 300 enhanced portfolio, summary performance (constituents >= 80%)"
 
 
 def test_report_labels_sort_in_table_order_and_sections():

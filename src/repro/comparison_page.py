@@ -51,12 +51,22 @@ def read_table(path) -> pd.DataFrame:
 
 def reference_titles(readme) -> dict[str, str]:
     """Table titles from config/reference/README.md's file list ("- table8.csv: Title (cols)"),
-    without the trailing column list."""
+    without the trailing column list. A pair line ("- table18.csv / table19.csv: CSI 300
+    enhanced portfolio, yearly / summary performance (…)") gives each table its half."""
     titles = {}
     for line in Path(readme).read_text(encoding="utf-8").splitlines():
-        m = re.match(r"^- (table\d+|headline)\.csv: (.+)$", line.strip())
-        if m:
-            titles[m.group(1)] = re.sub(r"\s*\([^ ()]*,[^ ()]*\)$", "", m.group(2)).strip()
+        m = re.match(r"^- (table\d+|headline)\.csv(?: / (table\d+)\.csv)?: (.+)$", line.strip())
+        if not m:
+            continue
+        first, second, title = m.group(1), m.group(2), re.sub(r"\s*\([^ ()]*,[^ ()]*\)$", "", m.group(3)).strip()
+        pair = re.search(r"(\w+) / (\w+)", title) if second else None
+        if pair:
+            titles[first] = title.replace(pair.group(0), pair.group(1), 1)
+            titles[second] = title.replace(pair.group(0), pair.group(2), 1)
+        else:
+            titles[first] = title
+            if second:
+                titles[second] = title
     return titles
 
 
