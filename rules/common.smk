@@ -118,11 +118,10 @@ def all_targets():
     return targets.all_paths(SYNTHETIC) + comparison_pages()
 
 
-def reported(name, path=None):
-    """A registry target as a report() output (its caption and category); `path` overrides
-    the target's own path for outputs with wildcards."""
+def reported(name):
+    """A registry target as a report() output (its caption and category)."""
     t = targets.TARGETS[name]
-    return report(path or t.path, caption=f"../{t.caption}", category=t.category)
+    return report(t.path, caption=f"../{t.caption}", category=t.category)
 
 
 def reported_figures(rule):
