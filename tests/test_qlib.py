@@ -14,10 +14,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from market_fixtures import qlib_code, write_qlib_dir, write_qlib_market
+
+from repro.cli import main
 from repro.data import DataError, available_datasets, load_market
 from repro.data.check import check_data, check_data_cli
-
-from market_fixtures import write_qlib_dir
+from repro.data.qlib import interval_union
 
 DAYS = ["2020-08-19", "2020-08-20", "2020-08-21", "2020-08-24", "2020-08-25", "2020-08-26"]
 nan = np.nan
@@ -239,11 +241,6 @@ def test_broken_qlib_dir(case, expected, tmp_path, capsys):
 
 
 # ---------------------------------------------------------------- folders made outside dump_bin
-
-from market_fixtures import qlib_code, write_qlib_market  # noqa: E402
-
-from repro.cli import main  # noqa: E402
-from repro.data.qlib import interval_union  # noqa: E402
 
 
 @pytest.fixture(scope="module")
