@@ -1,7 +1,8 @@
 """The tiny DAG's `day` dataset on qlib provider folders (issue 10): the synthetic market written
 as qlib's `dump_bin` would (lower-case stock folders) and as many published folders are
 (upper-case ones), each run through `check_data`, features, labels, training and table 8 in a
-scratch copy of the workflow. Both layouts hold the same numbers, so table 8 must be identical.
+scratch copy of the workflow, and the csi300 enhancement (table 19) on top. Both layouts hold the
+same numbers, so table 8 must be identical.
 
 About a minute per layout on 2 cores (40 stocks, one model, one seed)."""
 import subprocess
@@ -35,7 +36,7 @@ def _run_day_dataset(work, folder):
         f"data: {{source: qlib, path: {folder}}}\ntrain: {{models: [uni], seeds: [0]}}\n"
     )
     # targets before --configfile: every word after it is read as a config file
-    cmd = [sys.executable, "-m", "snakemake", "--cores", "2", "results/table8.csv",
+    cmd = [sys.executable, "-m", "snakemake", "--cores", "2", "results/table8.csv", "results/table19.csv",
            "--configfile", "config/tiny.yaml", "qlib.yaml"]
     return subprocess.run(cmd, cwd=work, capture_output=True, text=True)
 
@@ -62,4 +63,10 @@ def test_day_dataset_runs_on_both_qlib_layouts(market, tmp_path):
         assert np.isfinite(t8.loc[("uni", "day")].to_numpy(dtype=float)).all(), t8
         assert t8.drop(index=[("uni", "day")]).isna().all().all(), t8  # not trained
         tables[layout] = t8
+        # The index enhancement runs on qlib data too: no industries, membership without weights
+        # (equal weights over the members), both logged; the uni rows have numbers.
+        t19 = pd.read_csv(work / "results" / "table19.csv").set_index(["series", "model"])
+        assert np.isfinite(t19.loc[[("absolute", "uni"), ("hedged", "uni")], "ann_return"]).all(), t19
+        log = (work / "logs" / "enhancement" / "csi300" / "free" / "uni.log").read_text()
+        assert "the industry constraint is void" in log and "equal weights among members" in log, log[-3000:]
     pd.testing.assert_frame_equal(tables["lower"], tables["upper"])

@@ -141,9 +141,10 @@ def enhance_backtest(market, score: np.ndarray, risk_at: Callable, index: str, c
     score = np.asarray(score, dtype=np.float64)
     if score.shape != market.shape:
         raise ValueError(f"score has shape {score.shape}, the market {market.shape}")
-    if (np.asarray(market.industry) < 0).all():
-        log.warning("enhance %s/%s: the market has no industries (e.g. qlib data); the industry constraint "
-                    "applies only through the risk model's industry factors, if any", index, constraint)
+    industry = np.asarray(market.industry)
+    if len(np.unique(industry[industry >= 0])) < 2:
+        log.warning("enhance %s/%s: the market has no industries, or one for every stock (qlib data: "
+                    "'unknown'); the industry constraint is void", index, constraint)
     trading = TradingArrays.from_market(market)
     r = trading.daily_returns()
     wb_all = benchmark_weights(market, index)
