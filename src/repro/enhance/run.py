@@ -13,6 +13,7 @@ import pandas as pd
 from ..atomic import atomic_file
 from ..data import load_market
 from ..evaluate import EvalContext, composite_of, load_factor_panels, write_table
+from ..metrics.layered import annualised_return
 from ..panel import Panel
 from ..risk import RiskConfig, RiskModel
 from ..risk.bias import bias_statistics, plot_bias
@@ -114,7 +115,7 @@ def tracking_summary(folders, enhance_cfg: dict) -> pd.DataFrame:
         res = read_result(folder, index, constraint)
         active = res.nav["portfolio_return"] - res.nav["benchmark_return"]
         realised = float(active.std(ddof=1) * np.sqrt(cfg.periods_per_year))
-        hedged = float(res.nav["hedged"].iloc[-1]) ** (cfg.periods_per_year / len(res.nav)) - 1.0
+        hedged = annualised_return(res.nav["hedged_return"], cfg.periods_per_year)
         status = res.diagnostics["status"]
         rows.append({"index": index, "constraint": constraint, "model": model,
                      "te_bound": cfg.te_annual[index], "te_realised": realised,
