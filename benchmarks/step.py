@@ -18,7 +18,7 @@ import time
 import torch
 
 from repro.model import FactorGRU
-from repro.training import training_step
+from repro.training import make_optimiser, set_up_process, training_step
 
 SHAPES = {"demo": dict(stocks=225, window=10, features=6, hidden=32, factors=64),
           "report": dict(stocks=4500, window=40, features=6, hidden=64, factors=64)}
@@ -45,7 +45,7 @@ def main() -> None:
                         "on a busy shared machine does not inflate; meaningful with --threads 1")
     a = p.parse_args()
     s = SHAPES[a.shape]
-    torch.set_num_threads(a.threads)
+    set_up_process(a.threads)  # as a training job: threads, allocator
     torch.manual_seed(0)
     x = torch.randn(s["stocks"], s["window"], s["features"])
     y = torch.randn(s["stocks"])
@@ -54,7 +54,7 @@ def main() -> None:
     head = torch.nn.Linear(s["hidden"], s["factors"])
     plain_opt = torch.optim.Adam(list(gru.parameters()) + list(head.parameters()), lr=1e-3)
     model = FactorGRU(s["features"], hidden=s["hidden"], n_factors=s["factors"], dropout=0.1)
-    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    opt = make_optimiser(model, 1e-3)
     modes = {
         "plain nn.GRU": lambda: plain_step(gru, head, plain_opt, x, y, 3.0),
         "FactorGRU": lambda: training_step(model, opt, x, label, 20.0, 3.0),

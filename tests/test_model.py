@@ -3,7 +3,9 @@ import numpy as np
 import pytest
 import torch
 
-from repro.model import FactorGRU, _GRULayer, _tanh_, batch_standardise, factor_loss
+from repro import gru_cpu
+from repro.gru_cpu import GRULayer, tanh_
+from repro.model import FactorGRU, batch_standardise, factor_loss
 
 torch.set_num_threads(1)
 
@@ -102,7 +104,7 @@ def test_lean_gru_layer_matches_nn_gru_outputs_and_gradients():
         model = FactorGRU(4, hidden=8, n_factors=6, dropout=0.0, num_layers=num_layers).double()
         x = torch.randn(30, 12, 4, dtype=torch.float64, requires_grad=True)
         weight = torch.randn(30, 8, dtype=torch.float64)
-        last = model._last_output(x)  # the CPU path: _GRULayer
+        last = model._last_output(x)  # the CPU path: GRULayer
         reference = model.gru(x)[0][:, -1, :]  # nn.GRU, the module cuDNN runs on CUDA
         assert torch.allclose(last, reference, atol=1e-12)
         params = [x] + list(model.gru.parameters())
@@ -114,21 +116,25 @@ def test_lean_gru_layer_matches_nn_gru_outputs_and_gradients():
             assert torch.allclose(model._last_output(x), reference, atol=1e-12)
 
 
-def test_lean_gru_layer_passes_gradcheck_for_sequence_and_last_outputs():
+@pytest.mark.parametrize("gate_budget, chunk_budget", [(1 << 24, 1 << 22), (0, 1), (0, 16 * 6 * 4 * 2)],
+                         ids=["gates kept", "recomputed a step at a time", "recomputed in chunks of 2"])
+def test_lean_gru_layer_passes_gradcheck_for_sequence_and_last_outputs(monkeypatch, gate_budget, chunk_budget):
+    monkeypatch.setattr(gru_cpu, "GATE_BUDGET", gate_budget)
+    monkeypatch.setattr(gru_cpu, "CHUNK_BUDGET", chunk_budget)
     torch.manual_seed(5)
     gru = torch.nn.GRU(3, 4).double()
     x = torch.randn(5, 6, 3, dtype=torch.float64, requires_grad=True)  # [T, n, F]
     h0 = torch.randn(6, 4, dtype=torch.float64, requires_grad=True)
     weights = [p.detach().clone().requires_grad_() for p in gru.parameters()]
     for sequence in (True, False):
-        assert torch.autograd.gradcheck(lambda *a: _GRULayer.apply(*a, sequence), (x, h0, *weights))
+        assert torch.autograd.gradcheck(lambda *a: GRULayer.apply(*a, sequence), (x, h0, *weights))
 
 
 def test_tanh_via_sigmoid():
     a = torch.linspace(-20, 20, 4001, dtype=torch.float64)
-    assert torch.allclose(_tanh_(a.clone()), torch.tanh(a), rtol=0, atol=1e-15)
+    assert torch.allclose(tanh_(a.clone()), torch.tanh(a), rtol=0, atol=1e-15)
     a32 = a.float()
-    assert float((_tanh_(a32.clone()) - torch.tanh(a32)).abs().max()) < 3e-7
+    assert float((tanh_(a32.clone()) - torch.tanh(a32)).abs().max()) < 3e-7
 
 
 def test_lean_gru_float32_training_gradients_match_nn_gru():

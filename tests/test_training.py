@@ -8,7 +8,7 @@ import pytest
 import torch
 from scipy.stats import spearmanr
 
-from repro import training
+from repro import cpu_step, training
 from repro.config import validate_config
 from repro.features.day import normalise_windows
 from repro.model import FactorGRU, factor_loss
@@ -168,8 +168,8 @@ def _one_step_change(optimiser_cls, clip, **opt_args):
     twin = FactorGRU(n_features=3, hidden=8, n_factors=4, dropout=0.0)
     twin.load_state_dict(model.state_dict())
     b = train[0]
-    pred, units = twin(src.gather(b.day, b.stocks))
-    factor_loss(pred, units, b.label, 20.0).backward()
+    # the gradient training uses (repro.cpu_step on a CPU; autograd's to float rounding)
+    cpu_step.loss_and_gradients(twin, src.gather(b.day, b.stocks), b.label, 20.0)
     grads = [p.grad.clone() for p in twin.parameters()]
     opt = optimiser_cls(model.parameters(), **opt_args)
     training.train_epoch(model, opt, src, [b], 20.0, clip)

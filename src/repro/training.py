@@ -13,6 +13,8 @@ rolling training jobs and the parameter studies.
 """
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import logging
 import time
 from collections.abc import Iterable
@@ -22,8 +24,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from . import cpu_step
 from .checkpoint import atomic_save, partial_path, rng_state, set_rng_state, write_log
 from .day_batches import DayBatch, DayBatches, TrainingData, load_training_data
+from .flat_adam import FlatAdam
 from .metrics.rank_ic import row_spearman
 from .model import FactorGRU, factor_loss
 from .panel import Panel
@@ -52,6 +56,23 @@ def model_arguments(train_cfg: dict, n_features: int, model: str) -> dict:
                 dropout=float(train_cfg["dropout"]), num_layers=int(train_cfg["num_layers"]))
 
 
+def set_up_process(threads: int) -> None:
+    """torch's threads, and glibc's allocator told to keep freed blocks: by default it hands
+    blocks over 128 KiB back to the kernel on free (mmap, trim), so every training step's
+    temporaries were page-faulted afresh; in one interleaved run on this project's VM that made
+    the demo step ≈ 1.6× slower (docs/benchmarks.md). No-op where the C library is not glibc."""
+    torch.set_num_threads(threads)
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c"))
+        libc.mallopt(_M_MMAP_THRESHOLD, 32 << 20)  # blocks under 32 MiB come from the heap
+        libc.mallopt(_M_TRIM_THRESHOLD, 128 << 20)  # and up to 128 MiB of free heap is kept
+    except (OSError, AttributeError, TypeError):
+        pass
+
+
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # glibc's malloc.h
+
+
 @dataclass
 class Run:
     """Everything one training run needs besides its seed: data, windows, model arguments and
@@ -69,7 +90,7 @@ def prepare_run(features: Panel | str | Path, labels: Panel | str | Path, cfg: d
     deterministic-algorithms switch on a CPU, the data (labels read first and released), the
     window source and the model arguments. `record` adds keys to the checkpoint record."""
     model_arguments(train_cfg, 1, model)  # a bad model name fails before any data is read
-    torch.set_num_threads(threads)
+    set_up_process(threads)
     device = resolve_device(train_cfg["device"])
     if device.type == "cpu":
         # It imports torch._dynamo (≈ 2 s), which torch.optim's first add_param_group imports anyway.
@@ -107,7 +128,7 @@ def validate(model: FactorGRU, source: WindowSource, batches: DayBatches) -> tup
     return ic, float(np.mean(corrs)) if corrs else float("nan")
 
 
-def train_epoch(model: FactorGRU, optimiser: torch.optim.Optimizer, source: WindowSource,
+def train_epoch(model: FactorGRU, optimiser: FlatAdam, source: WindowSource,
                 batches: Iterable[DayBatch], ortho_lambda: float, clip_value: float) -> float:
     """One pass over `batches` in the given order (one optimiser step per day); mean loss."""
     model.train()
@@ -118,15 +139,26 @@ def train_epoch(model: FactorGRU, optimiser: torch.optim.Optimizer, source: Wind
     return float(total) / n
 
 
-def training_step(model: FactorGRU, optimiser: torch.optim.Optimizer, x: torch.Tensor, label: torch.Tensor,
+def make_optimiser(model: FactorGRU, lr: float) -> FlatAdam:
+    """Adam over the model's parameters (repro.flat_adam: torch's numbers, fewer operations)."""
+    return FlatAdam(model.parameters(), lr=lr)
+
+
+def training_step(model: FactorGRU, optimiser: FlatAdam, x: torch.Tensor, label: torch.Tensor,
                   ortho_lambda: float, clip_value: float) -> torch.Tensor:
     """One optimiser step on one day's windows x [n, T, F]: forward, loss (SPEC §4), backward,
-    gradient clipping by value (report table 1), Adam. Returns the detached loss."""
-    prediction, units = model(x)
-    loss = factor_loss(prediction, units, label, ortho_lambda)
-    optimiser.zero_grad(set_to_none=True)
-    loss.backward()
-    torch.nn.utils.clip_grad_value_(model.parameters(), clip_value)
+    gradient clipping by value (report table 1), Adam. Returns the detached loss.
+
+    On a CPU with one GRU layer the loss and gradients come from `repro.cpu_step` (hand-derived,
+    equal to autograd's); otherwise from autograd."""
+    if cpu_step.supports(model, x):
+        loss = cpu_step.loss_and_gradients(model, x, label, ortho_lambda)
+    else:
+        prediction, units = model(x)
+        loss = factor_loss(prediction, units, label, ortho_lambda)
+        optimiser.zero_grad(set_to_none=True)
+        loss.backward()
+    torch.nn.utils.clip_grad_value_(model.parameters(), clip_value, foreach=True)
     optimiser.step()
     return loss.detach()
 
@@ -158,7 +190,7 @@ def train_one(source: WindowSource, train: DayBatches, valid: DayBatches, model_
 
     torch.manual_seed(seed)
     model = FactorGRU(**model_args).to(device)
-    optimiser = torch.optim.Adam(model.parameters(), lr=float(train_cfg["lr"]))
+    optimiser = make_optimiser(model, float(train_cfg["lr"]))
     gen = torch.Generator().manual_seed(seed)
     epoch, best_ic, best_epoch, bad, best_state, rows = 0, -np.inf, 0, 0, None, []
 
