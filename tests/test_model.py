@@ -150,3 +150,18 @@ def test_lean_gru_float32_training_gradients_match_nn_gru():
     factor_loss(prediction, units, label, 20.0).backward()
     for g, e in zip(lean, [p.grad for p in model.parameters()]):
         assert torch.allclose(g, e, atol=1e-5, rtol=1e-4)
+
+
+def test_inference_in_row_blocks_equals_one_block(monkeypatch):
+    torch.manual_seed(7)
+    for num_layers in (1, 2):  # the last output, and a whole sequence between layers
+        model = FactorGRU(4, hidden=8, n_factors=3, dropout=0.0, num_layers=num_layers).double().eval()
+        x = torch.randn(30, 6, 4, dtype=torch.float64)
+        reference = model.gru(x)[0][:, -1, :]
+        with torch.no_grad():
+            whole = model._last_output(x)
+            monkeypatch.setattr(gru_cpu, "INFERENCE_BLOCK", 3 * 8 * 7)  # blocks of 7 rows: 7, 7, 7, 7, 2
+            blocked = model._last_output(x)
+            monkeypatch.undo()
+        assert torch.equal(blocked, whole)
+        assert torch.allclose(blocked, reference, atol=1e-12)

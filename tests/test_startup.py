@@ -41,3 +41,20 @@ print(torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algor
       torch.get_num_threads())
 """
     assert _run(code) == "True True 1"
+
+
+def test_a_training_job_imports_neither_dynamo_nor_inductor(tmp_path):
+    # torch._dynamo / torch._inductor cost ≈ 1–2 s of every job's start-up (torch.optim and
+    # torch.use_deterministic_algorithms import them); training never compiles.
+    code = f"""
+import sys
+sys.path.insert(0, {str(Path(__file__).parent)!r})
+from test_training import make_cfg, make_panels
+from repro.training import train_and_predict
+features, labels = make_panels()
+out = {str(tmp_path)!r}
+train_and_predict(features, labels, "day", "multi", 2022, 0, make_cfg(max_epochs=2), out + "/p.parquet",
+                  out + "/log.csv", out + "/model.pt")
+print(sorted({{m.split(".")[1] for m in sys.modules if m.startswith(("torch._dynamo", "torch._inductor"))}}))
+"""
+    assert _run(code) == "[]"

@@ -56,12 +56,24 @@ def model_arguments(train_cfg: dict, n_features: int, model: str) -> dict:
                 dropout=float(train_cfg["dropout"]), num_layers=int(train_cfg["num_layers"]))
 
 
-def set_up_process(threads: int) -> None:
-    """torch's threads, and glibc's allocator told to keep freed blocks: by default it hands
-    blocks over 128 KiB back to the kernel on free (mmap, trim), so every training step's
-    temporaries were page-faulted afresh; in one interleaved run on this project's VM that made
-    the demo step ≈ 1.6× slower (docs/benchmarks.md). No-op where the C library is not glibc."""
+def set_up_process(threads: int, device: torch.device = torch.device("cpu")) -> None:
+    """What a training process sets before it trains (jobs, study points, benchmarks/step.py):
+
+    - torch's threads;
+    - on a CPU, torch's deterministic-algorithms switch (warn only), set through
+      `torch._C._set_deterministic_algorithms`: `torch.use_deterministic_algorithms` also
+      imports torch._inductor's config to set a flag only torch.compile reads (≈ 1 s of every
+      job's start-up; this project never compiles); without filling new tensors with NaN
+      (`fill_uninitialized_memory`), a pass over every buffer the step allocates, which the code
+      never reads before writing (tests/test_cpu_step.py, tests/test_model.py);
+    - glibc's allocator told to keep freed blocks: by default it hands blocks over 128 KiB back
+      to the kernel on free (mmap, trim), so every step's temporaries were page-faulted afresh
+      (docs/benchmarks.md). No-op where the C library is not glibc.
+    """
     torch.set_num_threads(threads)
+    if device.type == "cpu":
+        torch._C._set_deterministic_algorithms(True, warn_only=True)
+        torch.utils.deterministic.fill_uninitialized_memory = False
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c"))
         libc.mallopt(_M_MMAP_THRESHOLD, 32 << 20)  # blocks under 32 MiB come from the heap
@@ -90,11 +102,8 @@ def prepare_run(features: Panel | str | Path, labels: Panel | str | Path, cfg: d
     deterministic-algorithms switch on a CPU, the data (labels read first and released), the
     window source and the model arguments. `record` adds keys to the checkpoint record."""
     model_arguments(train_cfg, 1, model)  # a bad model name fails before any data is read
-    set_up_process(threads)
     device = resolve_device(train_cfg["device"])
-    if device.type == "cpu":
-        # It imports torch._dynamo (≈ 2 s), which torch.optim's first add_param_group imports anyway.
-        torch.use_deterministic_algorithms(True, warn_only=True)
+    set_up_process(threads, device)
     window = int(cfg["features"]["window"])
     data = load_training_data(features, labels, dataset, year, train_cfg, window, device)
     source = WindowSource(data.features, window, device)
