@@ -148,7 +148,7 @@ def gru_inference(x, h0, w_ih, w_hh, b_ih, b_hh, sequence: bool) -> torch.Tensor
     not h_0 … h_T, so predicting many days in one forward stays lean. Rows (sequences) are
     independent, so they go through in blocks of `INFERENCE_BLOCK` floats a gate tensor, which
     stay in cache (54,000 rows at T = 10, H = 32: 128 ms in blocks of 2,048 against 233 ms at
-    once; the same numbers bit for bit)."""
+    once; the same numbers to float rounding)."""
     hidden = h0.shape[1]
     rows = max(1, INFERENCE_BLOCK // (3 * hidden))
     blocks = [_inference_block(x[:, i: i + rows], h0[i: i + rows], w_ih, w_hh, b_ih, b_hh, sequence)
