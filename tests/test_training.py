@@ -10,6 +10,7 @@ from scipy.stats import spearmanr
 
 from repro import cpu_step, training
 from repro.config import validate_config
+from repro.flat_adam import FlatAdam
 from repro.features.day import normalise_windows
 from repro.model import FactorGRU, factor_loss
 from repro.panel import Panel
@@ -177,22 +178,29 @@ def _one_step_change(optimiser_cls, clip, **opt_args):
 
 
 def test_gradient_clipping_bounds_the_update():
-    # SGD with lr 1: the update is exactly −clamp(g, −c, c), so no coordinate moves by more than c.
-    c = 1e-4
-    before, after, grads = _one_step_change(torch.optim.SGD, c, lr=1.0)
-    assert max(float(g.abs().max()) for g in grads) > 100 * c  # the clip really bites
-    for p0, p1, g in zip(before, after, grads):
-        torch.testing.assert_close(p1 - p0, -g.clamp(-c, c), rtol=0, atol=1e-7)
     # Adam's first step is lr · ĝ / (|ĝ| + eps) for the clipped gradient ĝ: with c = eps every
     # clipped coordinate moves by exactly lr / 2 (without the clip it would move by ≈ lr).
     lr, eps = 0.1, 1e-8
-    before, after, grads = _one_step_change(torch.optim.Adam, eps, lr=lr, eps=eps)
+    before, after, grads = _one_step_change(FlatAdam, eps, lr=lr, eps=eps)
+    assert max(float(g.abs().max()) for g in grads) > 100 * eps  # the clip really bites
     for p0, p1, g in zip(before, after, grads):
         big = g.abs() > 10 * eps
         assert big.any()
         torch.testing.assert_close((p1 - p0)[big], -lr / 2 * g[big].sign(), rtol=1e-4, atol=0)
         assert float((p1 - p0).abs().max()) <= lr / 2 * (1 + 1e-4)
 
+
+def test_flat_adam_clips_like_clip_grad_value():
+    torch.manual_seed(0)
+    model, twin = FactorGRU(n_features=3, hidden=8, n_factors=4), FactorGRU(n_features=3, hidden=8, n_factors=4)
+    opt = FlatAdam(model.parameters())
+    for p, q in zip(model.parameters(), twin.parameters()):
+        p.grad = torch.randn(p.shape) * 3
+        q.grad = p.grad.clone()
+    torch.nn.utils.clip_grad_value_(twin.parameters(), 1.5)
+    opt.step(clip_value=1.5)
+    assert torch.equal(opt.grad, torch.cat([q.grad.reshape(-1) for q in twin.parameters()]))
+    assert float(opt.grad.abs().max()) == 1.5
 
 
 def _run(tmp_path, name, model="multi", **train):

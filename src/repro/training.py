@@ -167,8 +167,7 @@ def training_step(model: FactorGRU, optimiser: FlatAdam, x: torch.Tensor, label:
         loss = factor_loss(prediction, units, label, ortho_lambda)
         optimiser.zero_grad(set_to_none=True)
         loss.backward()
-    torch.nn.utils.clip_grad_value_(model.parameters(), clip_value, foreach=True)
-    optimiser.step()
+    optimiser.step(clip_value=clip_value)  # clipping each coordinate to ±clip_value first
     return loss.detach()
 
 
