@@ -27,10 +27,10 @@ import numpy as np
 import torch
 from memory import peak_rss_mb, rss_mb  # benchmarks/memory.py
 
-from repro.model import FactorGRU, factor_loss
+from repro.model import FactorGRU
 from repro.panel import write_meta
 from repro.day_batches import load_training_data
-from repro.training import resolve_device, train_epoch
+from repro.training import make_optimiser, resolve_device, set_up_process, train_epoch, training_step
 from repro.windows import WindowSource
 
 DAYS_PER_YEAR = 243
@@ -77,8 +77,8 @@ def main() -> None:
     p.add_argument("--threads", type=int, default=1)
     args = p.parse_args()
 
-    torch.set_num_threads(args.threads)
     device = resolve_device(args.device)
+    set_up_process(args.threads, device)  # as a training job: threads, determinism, allocator
     n, f, t = args.stocks, args.features, args.window
     test_year = 2010 + args.train_years + 1
     dates = calendar(list(range(2010, test_year + 1)), t - 1)
@@ -111,7 +111,7 @@ def main() -> None:
         sample = np.sort(rng.choice(len(data.train), size=args.sample_days, replace=False))
         torch.manual_seed(0)
         model = FactorGRU(f, hidden=args.hidden, n_factors=args.n_factors, dropout=0.1).to(device)
-        opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+        opt = make_optimiser(model, 1e-3)
         lam = 20.0 if args.n_factors > 1 else 0.0
 
         train_epoch(model, opt, source, [data.train[sample[0]]], lam, 3.0)  # warm-up (allocator, kernels)
@@ -128,12 +128,7 @@ def main() -> None:
         start = time.perf_counter()
         model.train()
         for x, b in zip(xs, batches):
-            prediction, units = model(x)
-            loss = factor_loss(prediction, units, b.label, lam)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_value_(model.parameters(), 3.0)
-            opt.step()
+            training_step(model, opt, x, b.label, lam, 3.0)
         sync(device)
         pure_s = time.perf_counter() - start
 

@@ -30,7 +30,7 @@ import torch
 from repro.day_batches import DayBatch
 from repro.model import FactorGRU
 from repro.predict import predict
-from repro.training import training_step
+from repro.training import make_optimiser, set_up_process, training_step
 
 
 class _Pregathered:
@@ -57,7 +57,7 @@ def main() -> None:
     from qlib.contrib.model.pytorch_gru_ts import GRU  # the optional `bench` extra
     logging.getLogger("qlib").setLevel(logging.WARNING)
 
-    torch.set_num_threads(a.threads)
+    set_up_process(a.threads)  # as a training job: threads, determinism, allocator (both sides)
     n, t, f, h = a.stocks, a.window, a.features, a.hidden
     gen = torch.Generator().manual_seed(0)
     xs = [torch.randn(n, t, f, generator=gen) for _ in range(a.days)]
@@ -70,7 +70,7 @@ def main() -> None:
 
     torch.manual_seed(0)
     ours = FactorGRU(f, hidden=h, n_factors=1, dropout=0.0)
-    opt = torch.optim.Adam(ours.parameters(), lr=1e-3)
+    opt = make_optimiser(ours, 1e-3)
     source = _Pregathered(xs)
     batches = [DayBatch(i, torch.arange(n), None, None) for i in range(a.days)]
 
