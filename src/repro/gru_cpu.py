@@ -6,7 +6,7 @@ overhead each).
     r = σ(W_ir x + b_ir + W_hr h + b_hr),  z = σ(W_iz x + b_iz + W_hz h + b_hz)
     c = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn)),  h' = (1 − z) ⊙ c + z ⊙ h
 
-- Forward: the input projections of all T steps in one matrix product; per step one product
+- Forward: the input projections of many steps in one matrix product; per step one product
   with W_hh and six elementwise operations (tanh computed by `tanh_`).
 - Backward: with the gates known (kept from the forward when they fit `GATE_BUDGET`, else
   recomputed chunk by chunk from the saved h_0 … h_T with one product per chunk), every gradient
@@ -41,10 +41,9 @@ def tanh_(a: torch.Tensor) -> torch.Tensor:
 def gru_forward(x, h0, w_ih, w_hh, b_ih, b_hh, keep_gates: bool):
     """x [T, n, F] → (hs [T + 1, n, H] with hs[0] = h0, gates): gates are (gh = W_hh h + b_hh
     [T, n, 3H], σ of the r and z pre-activations [T, n, 2H], c [T, n, H]) if `keep_gates`, else None."""
-    steps, n, _ = x.shape
+    steps, n, nf = x.shape
     hidden = h0.shape[1]
     h2, h3 = 2 * hidden, 3 * hidden
-    gi = torch.addmm(b_ih, x.reshape(steps * n, -1), w_ih.t()).view(steps, n, h3)
     hs = x.new_empty(steps + 1, n, hidden)
     hs[0] = h0
     if keep_gates:
@@ -54,12 +53,16 @@ def gru_forward(x, h0, w_ih, w_hh, b_ih, b_hh, keep_gates: bool):
         gates = None
         gh_s, rz_s, c_s = ([x.new_empty(n, size)] * steps for size in (h3, h2, hidden))
     tmp, w_hh_t, h_s = x.new_empty(n, hidden), w_hh.t(), hs.unbind(0)
-    gi_rz, gi_n = gi[..., :h2].unbind(0), gi[..., h2:].unbind(0)
-    for t in range(steps):
-        gh = torch.addmm(b_hh, h_s[t], w_hh_t, out=gh_s[t])
-        rz = torch.add(gi_rz[t], gh[:, :h2], out=rz_s[t]).sigmoid_()
-        c = tanh_(torch.addcmul(gi_n[t], rz[:, :hidden], gh[:, h2:], out=c_s[t]))
-        torch.addcmul(c, rz[:, hidden:], torch.sub(h_s[t], c, out=tmp), out=h_s[t + 1])
+    # the input projections of a block of steps in one product: all steps when the gates are
+    # kept, else ≤ CHUNK_BUDGET floats (all 40 steps of a full-market day would be 138 MB)
+    block = steps if keep_gates else max(1, min(steps, CHUNK_BUDGET // (n * h3)))
+    for s0 in range(0, steps, block):
+        gi = torch.addmm(b_ih, x[s0: s0 + block].reshape(-1, nf), w_ih.t()).view(-1, n, h3)
+        for t, gi_rz, gi_n in zip(range(s0, s0 + block), gi[..., :h2].unbind(0), gi[..., h2:].unbind(0)):
+            gh = torch.addmm(b_hh, h_s[t], w_hh_t, out=gh_s[t])
+            rz = torch.add(gi_rz, gh[:, :h2], out=rz_s[t]).sigmoid_()
+            c = tanh_(torch.addcmul(gi_n, rz[:, :hidden], gh[:, h2:], out=c_s[t]))
+            torch.addcmul(c, rz[:, hidden:], torch.sub(h_s[t], c, out=tmp), out=h_s[t + 1])
     return hs, gates
 
 

@@ -77,7 +77,7 @@ def set_up_process(threads: int, device: torch.device = torch.device("cpu")) -> 
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c"))
         libc.mallopt(_M_MMAP_THRESHOLD, 32 << 20)  # blocks under 32 MiB come from the heap
-        libc.mallopt(_M_TRIM_THRESHOLD, 128 << 20)  # and up to 128 MiB of free heap is kept
+        libc.mallopt(_M_TRIM_THRESHOLD, 32 << 20)  # and up to 32 MiB of free heap is kept
     except (OSError, AttributeError, TypeError):
         pass
 
