@@ -1,7 +1,8 @@
-"""torch.nn.GRU against repro.model's memory-lean GRU layer on a CPU: one training step.
+"""torch.nn.GRU against repro.gru_cpu's memory-lean GRU layer on a CPU: one training step.
 
-FactorGRU runs nn.GRU's weights through its own autograd function (`repro.model._GRULayer`) on
-a CPU, because nn.GRU keeps every step's gate tensors for backward. This measures that choice:
+FactorGRU runs nn.GRU's weights through its own kernels (`repro.gru_cpu`; here through the
+autograd function `GRULayer`) on a CPU, because nn.GRU keeps every step's gate tensors for
+backward. This measures that choice:
 each mode runs in its own child process (so peak RSS is its own), does one warm-up step and
 `--steps` timed steps of GRU → Linear → batch norm → MSE, backward, Adam, and prints seconds
 per step and peak RSS growth over the RSS after imports.
