@@ -9,7 +9,7 @@ K units, population statistics, s = √(var + ε), u = (y − ȳ) / s):
 - penalty P = λ / (n K²) · ‖G‖_F with G = Uᵀ U: dU = 2 λ / (n K²) · U G / ‖G‖_F;
 - MSE: dprediction = 2 (prediction − label) / n;
 - dropout: the same mask as nn.Dropout (bernoulli_(1 − p) / (1 − p), drawn from torch's global
-  generator at the same point), so a seed gives the same model as the autograd path.
+  generator at the same point), so a seed gives the autograd path's model to float rounding.
 tests/test_cpu_step.py holds loss and gradients equal to autograd's (float64, 1e-10).
 """
 from __future__ import annotations

@@ -7,13 +7,13 @@ overhead each).
     c = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn)),  h' = (1 − z) ⊙ c + z ⊙ h
 
 - Forward: the input projections of many steps in one matrix product; per step one product
-  with W_hh and six elementwise operations (tanh computed by `tanh_`).
+  with W_hh and nine elementwise operations (four of them the tanh, computed by `tanh_`).
 - Backward: with the gates known (kept from the forward when they fit `GATE_BUDGET`, else
   recomputed chunk by chunk from the saved h_0 … h_T with one product per chunk), every gradient
   of a step is the incoming dh times coefficients that do not depend on dh:
       d a_r = dh ⊙ A ⊙ h_n ⊙ r(1 − r),  d a_z = dh ⊙ (h − c) ⊙ z(1 − z),  d a_n = dh ⊙ A,
       d(W_hn h + b_hn) = dh ⊙ A ⊙ r,  A = (1 − z)(1 − c²),  dh_prev = dh ⊙ z + d(W_hh h) W_hh,
-  so the sequential part is three operations a step; the coefficients and the weight gradients
+  so the sequential part is four operations a step; the coefficients and the weight gradients
   (one product over all steps of a chunk) are computed for many steps at once.
 Memory: h_0 … h_T always ((T + 1) · n · H floats); the gates (6 · T · n · H floats) only under
 `GATE_BUDGET`, else a chunk's worth at a time (`CHUNK_BUDGET`). Tested against nn.GRU (float64,
