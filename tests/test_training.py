@@ -10,9 +10,9 @@ from scipy.stats import spearmanr
 
 from repro import cpu_step, training
 from repro.config import validate_config
-from repro.flat_adam import FlatAdam
 from repro.features.day import normalise_windows
-from repro.model import FactorGRU, factor_loss
+from repro.flat_adam import FlatAdam
+from repro.model import FactorGRU
 from repro.panel import Panel
 from repro.preprocess import apply_stats
 from repro.rolling import split_days
