@@ -79,3 +79,27 @@ def test_flat_adam_refuses_a_missing_gradient():
     opt = FlatAdam(model.parameters())
     with pytest.raises(RuntimeError, match="no gradient"):
         opt.step()
+
+
+def test_flat_adam_refuses_parameters_moved_after_it_was_made():
+    model = FactorGRU(4, hidden=8)
+    opt = FlatAdam(model.parameters())
+    model.double()  # new storage for every parameter: an update of the flat buffer would be lost
+    for p in model.parameters():
+        p.grad = torch.zeros_like(p)
+    with pytest.raises(RuntimeError, match="no longer views"):
+        opt.step()
+
+
+def test_a_two_layer_model_trains_through_autograd_and_flat_adam():
+    from repro.training import make_optimiser, training_step
+
+    torch.manual_seed(0)
+    model = FactorGRU(4, hidden=8, n_factors=3, num_layers=2)
+    assert not cpu_step.supports(model, torch.zeros(1, 5, 4))
+    opt = make_optimiser(model, 0.01)
+    assert isinstance(opt, FlatAdam)
+    before = [p.detach().clone() for p in model.parameters()]
+    x, label = _day(dtype=torch.float32)
+    training_step(model.train(), opt, x, label, 20.0, 3.0)
+    assert all(not torch.equal(b, p) for b, p in zip(before, model.parameters()))

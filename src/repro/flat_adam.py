@@ -32,6 +32,7 @@ class FlatAdam:
             for p in self.params:
                 p.data = self.flat[offset: offset + p.numel()].view_as(p)
                 offset += p.numel()
+        self._pointers = [p.data_ptr() for p in self.params]
         self.grad = torch.zeros_like(self.flat)
         self.exp_avg = torch.zeros_like(self.flat)
         self.exp_avg_sq = torch.zeros_like(self.flat)
@@ -49,6 +50,9 @@ class FlatAdam:
         missing = [i for i, p in enumerate(self.params) if p.grad is None]
         if missing:
             raise RuntimeError(f"FlatAdam.step: parameters {missing} have no gradient")
+        if [p.data_ptr() for p in self.params] != self._pointers:  # else the update would go nowhere
+            raise RuntimeError("FlatAdam.step: the parameters are no longer views of the optimiser's buffer "
+                               "(moved, cast or re-flattened after the optimiser was made)")
         torch.cat([p.grad.reshape(-1) for p in self.params], out=self.grad)
         if clip_value is not None:
             self.grad.clamp_(-clip_value, clip_value)

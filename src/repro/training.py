@@ -137,7 +137,7 @@ def validate(model: FactorGRU, source: WindowSource, batches: DayBatches) -> tup
     return ic, float(np.mean(corrs)) if corrs else float("nan")
 
 
-def train_epoch(model: FactorGRU, optimiser: FlatAdam, source: WindowSource,
+def train_epoch(model: FactorGRU, optimiser: FlatAdam | torch.optim.Optimizer, source: WindowSource,
                 batches: Iterable[DayBatch], ortho_lambda: float, clip_value: float) -> float:
     """One pass over `batches` in the given order (one optimiser step per day); mean loss."""
     model.train()
@@ -148,13 +148,17 @@ def train_epoch(model: FactorGRU, optimiser: FlatAdam, source: WindowSource,
     return float(total) / n
 
 
-def make_optimiser(model: FactorGRU, lr: float) -> FlatAdam:
-    """Adam over the model's parameters (repro.flat_adam: torch's numbers, fewer operations)."""
-    return FlatAdam(model.parameters(), lr=lr)
+def make_optimiser(model: FactorGRU, lr: float) -> FlatAdam | torch.optim.Adam:
+    """Adam over the model's parameters: on a CPU `repro.flat_adam.FlatAdam` (torch's numbers,
+    fewer operations); on other devices torch.optim.Adam, which leaves the GRU's weights in the
+    buffer cuDNN flattened them into (FlatAdam makes every parameter a view of its own buffer)."""
+    if next(model.parameters()).device.type == "cpu":
+        return FlatAdam(model.parameters(), lr=lr)
+    return torch.optim.Adam(model.parameters(), lr=lr)
 
 
-def training_step(model: FactorGRU, optimiser: FlatAdam, x: torch.Tensor, label: torch.Tensor,
-                  ortho_lambda: float, clip_value: float) -> torch.Tensor:
+def training_step(model: FactorGRU, optimiser: FlatAdam | torch.optim.Optimizer, x: torch.Tensor,
+                  label: torch.Tensor, ortho_lambda: float, clip_value: float) -> torch.Tensor:
     """One optimiser step on one day's windows x [n, T, F]: forward, loss (SPEC §4), backward,
     gradient clipping by value (report table 1), Adam. Returns the detached loss.
 
@@ -167,7 +171,11 @@ def training_step(model: FactorGRU, optimiser: FlatAdam, x: torch.Tensor, label:
         loss = factor_loss(prediction, units, label, ortho_lambda)
         optimiser.zero_grad(set_to_none=True)
         loss.backward()
-    optimiser.step(clip_value=clip_value)  # clipping each coordinate to ±clip_value first
+    if isinstance(optimiser, FlatAdam):
+        optimiser.step(clip_value=clip_value)  # each coordinate clipped to ±clip_value first
+    else:
+        torch.nn.utils.clip_grad_value_(model.parameters(), clip_value)
+        optimiser.step()
     return loss.detach()
 
 
