@@ -40,6 +40,13 @@ def tanh_(a: torch.Tensor) -> torch.Tensor:
     return torch.sigmoid_(a.mul_(2)).mul_(2).sub_(1)
 
 
+def _gates(gi, gh, hidden: int, rz_out=None, c_out=None):
+    """σ of the r and z pre-activations, and c, from the input and hidden projections gi, gh
+    [..., 3H] (with their biases) — the one place the gate equations are written."""
+    rz = torch.add(gi[..., :2 * hidden], gh[..., :2 * hidden], out=rz_out).sigmoid_()
+    return rz, tanh_(torch.addcmul(gi[..., 2 * hidden:], rz[..., :hidden], gh[..., 2 * hidden:], out=c_out))
+
+
 def gru_forward(x, h0, w_ih, w_hh, b_ih, b_hh, keep_gates: bool):
     """x [T, n, F] → (hs [T + 1, n, H] with hs[0] = h0, gates): gates are (gh = W_hh h + b_hh
     [T, n, 3H], σ of the r and z pre-activations [T, n, 2H], c [T, n, H]) if `keep_gates`, else None."""
@@ -60,10 +67,9 @@ def gru_forward(x, h0, w_ih, w_hh, b_ih, b_hh, keep_gates: bool):
     block = steps if keep_gates else max(1, min(steps, CHUNK_BUDGET // (n * h3)))
     for s0 in range(0, steps, block):
         gi = torch.addmm(b_ih, x[s0: s0 + block].reshape(-1, nf), w_ih.t()).view(-1, n, h3)
-        for t, gi_rz, gi_n in zip(range(s0, s0 + block), gi[..., :h2].unbind(0), gi[..., h2:].unbind(0)):
+        for t, gi_t in zip(range(s0, s0 + block), gi.unbind(0)):
             gh = torch.addmm(b_hh, h_s[t], w_hh_t, out=gh_s[t])
-            rz = torch.add(gi_rz, gh[:, :h2], out=rz_s[t]).sigmoid_()
-            c = tanh_(torch.addcmul(gi_n, rz[:, :hidden], gh[:, h2:], out=c_s[t]))
+            rz, c = _gates(gi_t, gh, hidden, rz_s[t], c_s[t])
             torch.addcmul(c, rz[:, hidden:], torch.sub(h_s[t], c, out=tmp), out=h_s[t + 1])
     return hs, gates
 
@@ -71,11 +77,10 @@ def gru_forward(x, h0, w_ih, w_hh, b_ih, b_hh, keep_gates: bool):
 def _recompute_gates(hp, xc, w_ih, w_hh, b_ih, b_hh):
     """The gates of a chunk of m steps from its h_{t} [m, n, H] and inputs [m·n, F]."""
     m, n, hidden = hp.shape
-    h2, h3 = 2 * hidden, 3 * hidden
+    h3 = 3 * hidden
     gh = torch.addmm(b_hh, hp.reshape(m * n, hidden), w_hh.t()).view(m, n, h3)
     gi = torch.addmm(b_ih, xc, w_ih.t()).view(m, n, h3)
-    rz = torch.add(gi[..., :h2], gh[..., :h2]).sigmoid_()
-    return gh, rz, tanh_(torch.addcmul(gi[..., h2:], rz[..., :hidden], gh[..., h2:]))
+    return (gh, *_gates(gi, gh, hidden))
 
 
 def gru_backward(x, hs, gates, w_ih, w_hh, b_ih, b_hh, dh, grad_seq=None, need_dx: bool = False):
@@ -165,10 +170,7 @@ def _inference_block(x, h0, w_ih, w_hh, b_ih, b_hh, sequence: bool) -> torch.Ten
     outputs = [] if sequence else None
     h, hidden = h0, h0.shape[1]
     for t in range(x.shape[0]):
-        gi = torch.addmm(b_ih, x[t], w_ih.t())
-        gh = torch.addmm(b_hh, h, w_hh.t())
-        rz = torch.add(gi[:, :2 * hidden], gh[:, :2 * hidden]).sigmoid_()
-        c = tanh_(torch.addcmul(gi[:, 2 * hidden:], rz[:, :hidden], gh[:, 2 * hidden:]))
+        rz, c = _gates(torch.addmm(b_ih, x[t], w_ih.t()), torch.addmm(b_hh, h, w_hh.t()), hidden)
         h = torch.addcmul(c, rz[:, hidden:], h - c)
         if sequence:
             outputs.append(h)
