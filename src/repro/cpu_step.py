@@ -72,7 +72,8 @@ def loss_and_gradients(model: FactorGRU, x: torch.Tensor, label: torch.Tensor, o
             norm = torch.linalg.matrix_norm(gram, ord="fro")
             weight = ortho_lambda / (n * k * k)
             loss = loss + weight * norm
-            du = torch.addmm(du, u, gram, alpha=2 * weight / norm)
+            if norm > 0:  # at G = 0 (a constant cross-section) autograd's subgradient is 0 too
+                du = torch.addmm(du, u, gram, alpha=2 * weight / norm)
     dy = _standardise_backward(du, u, s)
     head.weight.grad = dy.t() @ last
     head.bias.grad = dy.sum(0)

@@ -32,55 +32,74 @@ GATE_BUDGET = 1 << 24
 CHUNK_BUDGET = 1 << 20
 # Floats of one gate tensor [rows, 3H] in inference (1 MiB: 2,730 rows at H = 32).
 INFERENCE_BLOCK = 1 << 18
+_MINUS_ONE = torch.tensor(-1.0)
 
 
 def tanh_(a: torch.Tensor) -> torch.Tensor:
-    """tanh(a) = 2 σ(2a) − 1, in place: torch's CPU tanh is ~3× slower than its sigmoid (0.77
-    against 0.25 ms for 4,500 × 64 floats, one thread, CPU time); the two agree to 2e-7."""
-    return torch.sigmoid_(a.mul_(2)).mul_(2).sub_(1)
+    """tanh(a) = 2 σ(2a) − 1, in place (the two agree to 2e-7). Not torch.tanh: on a CPU with
+    MKL it goes through MKL's vector math, whose result for the same input differed in 6 of 150
+    processes on this project's machines (a [225, 32] tensor; σ never did), which would make
+    training runs irreproducible; it is also slower on some CPUs (≈ 3× torch's σ on one)."""
+    s = torch.sigmoid_(a.add_(a))  # a + a: 2a exactly, without a Python scalar (each costs a conversion)
+    return torch.add(_MINUS_ONE, s, alpha=2, out=s)  # 2s exactly, so one rounding, as 2s − 1
 
 
-def _gates(gi, gh, hidden: int, rz_out=None, c_out=None):
-    """σ of the r and z pre-activations, and c, from the input and hidden projections gi, gh
-    [..., 3H] (with their biases) — the one place the gate equations are written."""
-    rz = torch.add(gi[..., :2 * hidden], gh[..., :2 * hidden], out=rz_out).sigmoid_()
-    return rz, tanh_(torch.addcmul(gi[..., 2 * hidden:], rz[..., :hidden], gh[..., 2 * hidden:], out=c_out))
+def _projections(x, w_ih, b_ih, b_hh, hidden: int, out=None):
+    """The input side of m steps in one product, x [m, n, F] → (g [m, n, 3H], gin [m, n, H]):
+    g = [W_i(r,z) x + b_i(r,z) + b_h(r,z) | b_hn], to which a step adds W_hh h in place (one
+    `addmm_`: 13 µs at the demo's shape against 24 µs for a product with a bias and then an
+    addition of the r, z parts), and gin = W_in x + b_in."""
+    m, n, nf = x.shape
+    h2 = 2 * hidden
+    bias = torch.cat([b_ih[:h2] + b_hh[:h2], b_ih[h2:]])
+    g = torch.addmm(bias, x.reshape(m * n, nf), w_ih.t(), out=out).view(m, n, 3 * hidden)
+    gin = g[..., h2:].clone()
+    g[..., h2:] = b_hh[h2:]
+    return g, gin
+
+
+def _gates(g, gin, hidden: int, rz_out=None, c_out=None):
+    """σ of the r and z pre-activations, and c, from g = [r, z pre-activations | W_hn h + b_hn]
+    [..., 3H] and gin = W_in x + b_in — the one place the gate equations are written."""
+    rz = torch.sigmoid(g[..., :2 * hidden], out=rz_out)
+    return rz, tanh_(torch.addcmul(gin, rz[..., :hidden], g[..., 2 * hidden:], out=c_out))
 
 
 def gru_forward(x, h0, w_ih, w_hh, b_ih, b_hh, keep_gates: bool):
-    """x [T, n, F] → (hs [T + 1, n, H] with hs[0] = h0, gates): gates are (gh = W_hh h + b_hh
-    [T, n, 3H], σ of the r and z pre-activations [T, n, 2H], c [T, n, H]) if `keep_gates`, else None."""
+    """x [T, n, F] → (hs [T + 1, n, H] with hs[0] = h0, gates): gates are (g [T, n, 3H] whose
+    last H columns are W_hn h + b_hn, σ of the r and z pre-activations [T, n, 2H], c [T, n, H])
+    if `keep_gates`, else None."""
     steps, n, nf = x.shape
     hidden = h0.shape[1]
-    h2, h3 = 2 * hidden, 3 * hidden
+    h3 = 3 * hidden
     hs = x.new_empty(steps + 1, n, hidden)
-    hs[0] = h0
+    hs[0].copy_(h0)
     if keep_gates:
-        gates = x.new_empty(steps, n, h3), x.new_empty(steps, n, h2), x.new_empty(steps, n, hidden)
-        gh_s, rz_s, c_s = (g.unbind(0) for g in gates)
+        gates = x.new_empty(steps, n, h3), x.new_empty(steps, n, 2 * hidden), x.new_empty(steps, n, hidden)
+        rz_s, c_s = gates[1].unbind(0), gates[2].unbind(0)
     else:  # one step's buffers, reused
         gates = None
-        gh_s, rz_s, c_s = ([x.new_empty(n, size)] * steps for size in (h3, h2, hidden))
+        rz_s, c_s = ([x.new_empty(n, size)] * steps for size in (2 * hidden, hidden))
     tmp, w_hh_t, h_s = x.new_empty(n, hidden), w_hh.t(), hs.unbind(0)
     # the input projections of a block of steps in one product: all steps when the gates are
     # kept, else ≤ CHUNK_BUDGET floats (all 40 steps of a full-market day would be 138 MB)
     block = steps if keep_gates else max(1, min(steps, CHUNK_BUDGET // (n * h3)))
     for s0 in range(0, steps, block):
-        gi = torch.addmm(b_ih, x[s0: s0 + block].reshape(-1, nf), w_ih.t()).view(-1, n, h3)
-        for t, gi_t in zip(range(s0, s0 + block), gi.unbind(0)):
-            gh = torch.addmm(b_hh, h_s[t], w_hh_t, out=gh_s[t])
-            rz, c = _gates(gi_t, gh, hidden, rz_s[t], c_s[t])
+        s1 = min(steps, s0 + block)
+        g, gin = _projections(x[s0:s1], w_ih, b_ih, b_hh, hidden,
+                              out=gates[0][s0:s1].view(-1, h3) if keep_gates else None)
+        for t, g_t, gin_t in zip(range(s0, s1), g.unbind(0), gin.unbind(0)):
+            rz, c = _gates(g_t.addmm_(h_s[t], w_hh_t), gin_t, hidden, rz_s[t], c_s[t])
             torch.addcmul(c, rz[:, hidden:], torch.sub(h_s[t], c, out=tmp), out=h_s[t + 1])
     return hs, gates
 
 
 def _recompute_gates(hp, xc, w_ih, w_hh, b_ih, b_hh):
-    """The gates of a chunk of m steps from its h_{t} [m, n, H] and inputs [m·n, F]."""
+    """The gates of a chunk of m steps from its h_{t} [m, n, H] and inputs [m, n, F]."""
     m, n, hidden = hp.shape
-    h3 = 3 * hidden
-    gh = torch.addmm(b_hh, hp.reshape(m * n, hidden), w_hh.t()).view(m, n, h3)
-    gi = torch.addmm(b_ih, xc, w_ih.t()).view(m, n, h3)
-    return (gh, *_gates(gi, gh, hidden))
+    g, gin = _projections(xc, w_ih, b_ih, b_hh, hidden)
+    g.view(m * n, 3 * hidden).addmm_(hp.reshape(m * n, hidden), w_hh.t())
+    return (g, *_gates(g, gin, hidden))
 
 
 def gru_backward(x, hs, gates, w_ih, w_hh, b_ih, b_hh, dh, grad_seq=None, need_dx: bool = False):
@@ -97,12 +116,12 @@ def gru_backward(x, hs, gates, w_ih, w_hh, b_ih, b_hh, dh, grad_seq=None, need_d
         t0 = max(0, t1 - size)
         m = t1 - t0
         hp, xc = hs[t0:t1], x[t0:t1].reshape(m * n, nf)
-        gh, rz, c = gates if gates is not None else _recompute_gates(hp, xc, w_ih, w_hh, b_ih, b_hh)
+        g, rz, c = gates if gates is not None else _recompute_gates(hp, x[t0:t1], w_ih, w_hh, b_ih, b_hh)
         r, z = rz[..., :hidden], rz[..., hidden:]
         one_z = torch.rsub(z, 1)
         a = torch.mul(c, c).neg_().add_(1).mul_(one_z)  # A = (1 − z)(1 − c²)
         # per unit of dh: d a_r, d a_z, d(W_hn h + b_hn), side by side as the columns of W_hh's rows
-        coef = torch.cat([torch.mul(a, gh[..., h2:]).mul_(r).mul_(torch.rsub(r, 1)),
+        coef = torch.cat([torch.mul(a, g[..., h2:]).mul_(r).mul_(torch.rsub(r, 1)),
                           torch.sub(hp, c).mul_(z).mul_(one_z), torch.mul(a, r)], dim=2)
         # dhs[i] = dL/dh_{t0+i+1}; the step before the chunk's first gets its own tensor
         dgh, dhs, dh_first = x.new_empty(m, n, h3), x.new_empty(m, n, hidden), x.new_empty(n, hidden)
@@ -169,8 +188,9 @@ def gru_inference(x, h0, w_ih, w_hh, b_ih, b_hh, sequence: bool) -> torch.Tensor
 def _inference_block(x, h0, w_ih, w_hh, b_ih, b_hh, sequence: bool) -> torch.Tensor:
     outputs = [] if sequence else None
     h, hidden = h0, h0.shape[1]
-    for t in range(x.shape[0]):
-        rz, c = _gates(torch.addmm(b_ih, x[t], w_ih.t()), torch.addmm(b_hh, h, w_hh.t()), hidden)
+    g, gin = _projections(x, w_ih, b_ih, b_hh, hidden)
+    for g_t, gin_t in zip(g.unbind(0), gin.unbind(0)):
+        rz, c = _gates(g_t.addmm_(h, w_hh.t()), gin_t, hidden)
         h = torch.addcmul(c, rz[:, hidden:], h - c)
         if sequence:
             outputs.append(h)
