@@ -32,7 +32,8 @@ GATE_BUDGET = 1 << 24
 CHUNK_BUDGET = 1 << 20
 # Floats of one gate tensor [rows, 3H] in inference (1 MiB: 2,730 rows at H = 32).
 INFERENCE_BLOCK = 1 << 18
-_MINUS_ONE = torch.tensor(-1.0)
+# 0-dim operands: a Python number costs a conversion to a tensor in every operation it is in
+_MINUS_ONE, _ONE = torch.tensor(-1.0), torch.tensor(1.0)
 
 
 def tanh_(a: torch.Tensor) -> torch.Tensor:
@@ -40,7 +41,7 @@ def tanh_(a: torch.Tensor) -> torch.Tensor:
     MKL it goes through MKL's vector math, whose result for the same input differed in 6 of 150
     processes on this project's machines (a [225, 32] tensor; σ never did), which would make
     training runs irreproducible; it is also slower on some CPUs (≈ 3× torch's σ on one)."""
-    s = torch.sigmoid_(a.add_(a))  # a + a: 2a exactly, without a Python scalar (each costs a conversion)
+    s = torch.sigmoid_(a.add_(a))  # a + a: 2a exactly
     return torch.add(_MINUS_ONE, s, alpha=2, out=s)  # 2s exactly, so one rounding, as 2s − 1
 
 
@@ -118,10 +119,10 @@ def gru_backward(x, hs, gates, w_ih, w_hh, b_ih, b_hh, dh, grad_seq=None, need_d
         hp, xc = hs[t0:t1], x[t0:t1].reshape(m * n, nf)
         g, rz, c = gates if gates is not None else _recompute_gates(hp, x[t0:t1], w_ih, w_hh, b_ih, b_hh)
         r, z = rz[..., :hidden], rz[..., hidden:]
-        one_z = torch.rsub(z, 1)
-        a = torch.mul(c, c).neg_().add_(1).mul_(one_z)  # A = (1 − z)(1 − c²)
+        one_z = torch.sub(_ONE, z)
+        a = torch.mul(c, c).neg_().add_(_ONE).mul_(one_z)  # A = (1 − z)(1 − c²)
         # per unit of dh: d a_r, d a_z, d(W_hn h + b_hn), side by side as the columns of W_hh's rows
-        coef = torch.cat([torch.mul(a, g[..., h2:]).mul_(r).mul_(torch.rsub(r, 1)),
+        coef = torch.cat([torch.mul(a, g[..., h2:]).mul_(r).mul_(torch.sub(_ONE, r)),
                           torch.sub(hp, c).mul_(z).mul_(one_z), torch.mul(a, r)], dim=2)
         # dhs[i] = dL/dh_{t0+i+1}; the step before the chunk's first gets its own tensor
         dgh, dhs, dh_first = x.new_empty(m, n, h3), x.new_empty(m, n, hidden), x.new_empty(n, hidden)
