@@ -89,23 +89,33 @@ def apply_stats(x, stats: dict, mad_k: float = 7.0):
     `x` is a numpy array or a torch tensor [..., F]; the result has the same type (float32 for
     numpy input of an integer dtype, the input's float dtype otherwise, the tensor's device).
     """
-    median = np.asarray(stats["median"], dtype=np.float64)
-    lo, hi = _clip_bounds(median, np.asarray(stats["mad"], dtype=np.float64), mad_k)
-    mean = np.asarray(stats["mean"], dtype=np.float64)
-    std = np.asarray(stats["std"], dtype=np.float64)
-    std = np.where(std > 0, std, 1.0)  # a constant feature maps to 0
+    lo, hi, mean, std = stats_constants(stats, mad_k)
     if _is_tensor(x):
         import torch
 
-        def const(a):
-            return torch.as_tensor(a, dtype=x.dtype, device=x.device)
-
-        z = (torch.clamp(x, const(lo), const(hi)) - const(mean)) / const(std)
-        return torch.where(torch.isfinite(z), z, torch.zeros_like(z))
+        return apply_constants(x, *(torch.as_tensor(a, dtype=x.dtype, device=x.device) for a in (lo, hi, mean, std)))
     x = np.asarray(x)
     dtype = x.dtype if np.issubdtype(x.dtype, np.floating) else np.float32
     z = (np.clip(x.astype(np.float64), lo, hi) - mean) / std
     return np.where(np.isfinite(z), z, 0.0).astype(dtype)
+
+
+def stats_constants(stats: dict, mad_k: float) -> tuple[np.ndarray, ...]:
+    """(lo, hi, mean, std) float64 [F] of `apply_stats`: clip bounds, and a std of 1 where the
+    feature is constant (it maps to 0)."""
+    median = np.asarray(stats["median"], dtype=np.float64)
+    lo, hi = _clip_bounds(median, np.asarray(stats["mad"], dtype=np.float64), mad_k)
+    std = np.asarray(stats["std"], dtype=np.float64)
+    return lo, hi, np.asarray(stats["mean"], dtype=np.float64), np.where(std > 0, std, 1.0)
+
+
+def apply_constants(x, lo, hi, mean, std):
+    """`apply_stats` on a tensor with `stats_constants` already as tensors of x's dtype and
+    device (a caller applying the same statistics to many batches converts them once)."""
+    import torch
+
+    z = (torch.clamp(x, lo, hi) - mean) / std
+    return torch.nan_to_num_(z, nan=0.0, posinf=0.0, neginf=0.0)
 
 
 def preprocess_panel(raw: Panel, cutoff, mad_k: float = 7.0, mask=None) -> Panel:

@@ -6,7 +6,8 @@ values[d − T + 1 … d, stocks, :] → [n, T, F] (data up to the close of day 
 
 - attrs["window_norm"] == "last" (the `day` panel holds raw adjusted bars): each gathered window
   is divided by its last row (`repro.features.day.normalise_windows`), then the frozen
-  preprocessing statistics are applied (`repro.preprocess.apply_stats`: MAD clip, z-score, NaN → 0).
+  preprocessing statistics are applied (`repro.preprocess.apply_stats`: MAD clip, z-score, NaN → 0;
+  its constants converted to tensors once).
 - "none" (`ms`, `l2`): the panel is already preprocessed; a stray NaN is still set to 0.
 """
 from __future__ import annotations
@@ -18,7 +19,7 @@ import torch
 
 from .features.day import normalise_windows
 from .panel import Panel
-from .preprocess import apply_stats
+from .preprocess import apply_constants, stats_constants
 
 
 class WindowSource:
@@ -36,8 +37,8 @@ class WindowSource:
             if int(fitted) != self.window:
                 raise ValueError(f"the day panel's preprocessing statistics were fitted on windows of "
                                  f"{fitted} days, but features.window is {self.window}")
-            self.stats = panel.attrs["preprocess"]
-            self.mad_k = float(panel.attrs["mad_k"])
+            self.constants = [torch.as_tensor(a, dtype=torch.float32, device=device)
+                              for a in stats_constants(panel.attrs["preprocess"], float(panel.attrs["mad_k"]))]
         values = np.ascontiguousarray(panel.values, dtype=np.float32)  # no copy when already so
         with warnings.catch_warnings():
             # A read-only memory map is fine: the tensor is only ever read.
@@ -48,9 +49,11 @@ class WindowSource:
         """Windows ending on `day` for the stock indices `stocks` → [n, T, F]."""
         if day < self.window - 1:
             raise IndexError(f"day {day} has fewer than T = {self.window} rows of history")
-        x = self.values[day - self.window + 1: day + 1, stocks]  # [T, n, F], one copy
+        # [T, n, F], one copy; index_select, not values[a:b, stocks] (the same values, 10× faster
+        # on a CPU: 12 against 113 µs for a demo day)
+        x = self.values[day - self.window + 1: day + 1].index_select(1, stocks)
         # A transposed view: a batch_first GRU transposes it back to contiguous [T, n, F] for free.
         x = x.transpose(0, 1)
         if self.norm == "last":
-            return apply_stats(normalise_windows(x), self.stats, self.mad_k)
+            return apply_constants(normalise_windows(x), *self.constants)
         return torch.nan_to_num(x, nan=0.0)
