@@ -93,7 +93,8 @@ def apply_stats(x, stats: dict, mad_k: float = 7.0):
     if _is_tensor(x):
         import torch
 
-        return apply_constants(x, *(torch.as_tensor(a, dtype=x.dtype, device=x.device) for a in (lo, hi, mean, std)))
+        constants = (torch.as_tensor(a, dtype=x.dtype, device=x.device) for a in (lo, hi, mean, std))
+        return apply_constants(x, *constants)
     x = np.asarray(x)
     dtype = x.dtype if np.issubdtype(x.dtype, np.floating) else np.float32
     z = (np.clip(x.astype(np.float64), lo, hi) - mean) / std
