@@ -6,8 +6,9 @@ overhead each).
     r = σ(W_ir x + b_ir + W_hr h + b_hr),  z = σ(W_iz x + b_iz + W_hz h + b_hz)
     c = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn)),  h' = (1 − z) ⊙ c + z ⊙ h
 
-- Forward: the input projections of many steps in one matrix product; per step one product
-  with W_hh and nine elementwise operations (four of them the tanh, computed by `tanh_`).
+- Forward: the input projections of many steps in one matrix product (`_projections`); per
+  step one product with W_hh, added to them in place, and seven elementwise operations (three of
+  them the tanh, computed by `tanh_`).
 - Backward: with the gates known (kept from the forward when they fit `GATE_BUDGET`, else
   recomputed chunk by chunk from the saved h_0 … h_T with one product per chunk), every gradient
   of a step is the incoming dh times coefficients that do not depend on dh:
@@ -59,6 +60,12 @@ def _projections(x, w_ih, b_ih, b_hh, hidden: int, out=None):
     return g, gin
 
 
+def _projection_block(steps: int, n: int, hidden: int) -> int:
+    """How many steps' input projections are made at once when they are not all kept: ≤
+    CHUNK_BUDGET floats, so they stay in cache (all 40 steps of a full-market day would be 138 MB)."""
+    return max(1, min(steps, CHUNK_BUDGET // (n * 3 * hidden)))
+
+
 def _gates(g, gin, hidden: int, rz_out=None, c_out=None):
     """σ of the r and z pre-activations, and c, from g = [r, z pre-activations | W_hn h + b_hn]
     [..., 3H] and gin = W_in x + b_in — the one place the gate equations are written."""
@@ -82,9 +89,7 @@ def gru_forward(x, h0, w_ih, w_hh, b_ih, b_hh, keep_gates: bool):
         gates = None
         rz_s, c_s = ([x.new_empty(n, size)] * steps for size in (2 * hidden, hidden))
     tmp, w_hh_t, h_s = x.new_empty(n, hidden), w_hh.t(), hs.unbind(0)
-    # the input projections of a block of steps in one product: all steps when the gates are
-    # kept, else ≤ CHUNK_BUDGET floats (all 40 steps of a full-market day would be 138 MB)
-    block = steps if keep_gates else max(1, min(steps, CHUNK_BUDGET // (n * h3)))
+    block = steps if keep_gates else _projection_block(steps, n, hidden)
     for s0 in range(0, steps, block):
         s1 = min(steps, s0 + block)
         g, gin = _projections(x[s0:s1], w_ih, b_ih, b_hh, hidden,
@@ -192,7 +197,7 @@ def _inference_block(x, h0, w_ih, w_hh, b_ih, b_hh, sequence: bool) -> torch.Ten
     outputs = [] if sequence else None
     h, hidden = h0, h0.shape[1]
     steps, n, _ = x.shape
-    block = max(1, min(steps, CHUNK_BUDGET // (n * 3 * hidden)))  # steps projected at once
+    block = _projection_block(steps, n, hidden)
     for s0 in range(0, steps, block):
         g, gin = _projections(x[s0: s0 + block], w_ih, b_ih, b_hh, hidden)
         for g_t, gin_t in zip(g.unbind(0), gin.unbind(0)):
